@@ -1,0 +1,293 @@
+"""``prompt-canvas``: expand, vary and check prompts from the command line.
+
+A contract other tools rely on:
+
+- ``expand``: one expansion per phrase, in order; with no PHRASE, phrases come
+  from stdin one per line and each line gets exactly one output line (a blank
+  line for a blank line). ``--format json`` prints one object per line.
+- ``vary``: N variations per prompt (or per entry of each ``.prompt`` file).
+- ``check``: ``path:line:col: severity: message [code]``, exit 1 on any error.
+
+Everything is computed before anything is printed, so an error never leaves
+half an answer behind. Errors go to stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .checks import CheckContext, check_document, document_target
+from .diagnostics import Diagnostic, Severity
+from .document import parse_document
+from .expanders.base import ExpandError, ExpandRequest
+from .expanders.offline import OfflineExpander
+from .library import find_prompt_files, read_source
+from .targets import DEFAULT_TARGET, TARGETS, resolve_target
+from .variations import MAX_VARIATIONS, Variations, VaryError, vary
+from .wildcards import WildcardLibrary, folders_for
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as 'prompt-canvas: error: ...'."""
+
+
+def _target(value: str) -> str:
+    target = resolve_target(value)
+    if target is None:
+        raise argparse.ArgumentTypeError(f"unknown target '{value}' (choose from {', '.join(TARGETS)})")
+    return target.name
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if not 1 <= n <= MAX_VARIATIONS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_VARIATIONS}")
+    return n
+
+
+def _seed(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prompt-canvas",
+        description="Turn short ideas into full image prompts, vary them, and lint .prompt libraries.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--target", "-t", type=_target, default=None,
+                        help=f"generator to shape for: {', '.join(TARGETS)} (default: {DEFAULT_TARGET})")
+    common.add_argument("--seed", "-s", type=_seed, default=None, help="seed: same seed, same result (default 0)")
+    common.add_argument("--format", "-f", choices=("text", "json"), default="text", help="output format")
+    common.add_argument("--knowledge", "-k", type=Path, action="append", default=[],
+                        help="extra knowledge-base folder (YAML concepts); repeatable")
+
+    expand = sub.add_parser("expand", parents=[common], help="expand short phrases into full prompts",
+                            description="Expand each PHRASE (or each stdin line) into a full image prompt.")
+    expand.add_argument("--backend", "-b", choices=("offline",), default="offline", help="expander backend")
+    expand.add_argument("--style", help="style to weave in (like front-matter 'style')")
+    expand.add_argument("--negative", help="negative prompt (Stable Diffusion; Midjourney gets --no)")
+    expand.add_argument("--params", help="Midjourney parameters, e.g. '--ar 16:9 --v 7'")
+    expand.add_argument("phrases", nargs="*", metavar="PHRASE", help="phrases; quote multi-word ones")
+
+    vary_p = sub.add_parser("vary", parents=[common], help="generate variations of prompts or .prompt files",
+                            description="N variations of each PROMPT, stdin line, or entry of a .prompt file.")
+    vary_p.add_argument("-n", "--count", type=_count, default=None, help="variations per prompt (default 4)")
+    vary_p.add_argument("--mode", "-m", choices=("auto", "template", "semantic"), default="auto",
+                        help="template: sample {a|b} and __wildcards__; semantic: new treatments; auto: pick")
+    vary_p.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
+    vary_p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompt text or a .prompt file")
+
+    check = sub.add_parser("check", help="lint .prompt files and folders",
+                           description="Lint .prompt files; exit 1 on any error.")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
+    check.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    check.add_argument("--target", "-t", type=_target, default=None,
+                       help="target for files whose front matter names none")
+    check.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    return parser
+
+
+def _read_stdin_lines(stdin: TextIO) -> list[str]:
+    return [line.rstrip("\r\n") for line in stdin]
+
+
+def _expander(knowledge: list[Path]) -> OfflineExpander:
+    for folder in knowledge:
+        if not folder.is_dir():
+            raise CliError(f"knowledge folder not found: {folder}")
+    if not knowledge:
+        return OfflineExpander()
+    expander, problems = OfflineExpander.with_workspace(knowledge)
+    if problems:
+        raise CliError("knowledge base problems:\n  " + "\n  ".join(problems))
+    return expander
+
+
+def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
+    phrases: list[str] = list(args.phrases) if args.phrases else _read_stdin_lines(stdin)
+    if not phrases:
+        raise CliError("no phrase given: pass PHRASE arguments or pipe phrases on stdin, one per line")
+    expander = _expander(args.knowledge)
+    target = args.target or DEFAULT_TARGET
+    seed = args.seed if args.seed is not None else 0
+    for phrase in phrases:
+        if not phrase.strip():
+            out.append("{}" if args.format == "json" else "")
+            continue
+        request = ExpandRequest(phrase, target, seed, args.style, args.negative, args.params)
+        try:
+            expansion = expander.expand_sync(request)
+        except ExpandError as exc:
+            raise CliError(f"cannot expand {phrase!r}: {exc}") from exc
+        if args.format == "json":
+            out.append(json.dumps(expansion.to_json(), ensure_ascii=False))
+        else:
+            out.append(expansion.prompt)
+    return EXIT_OK
+
+
+def _vary_one(prompt: str, args: argparse.Namespace, expander: OfflineExpander, target: str, seed: int,
+              count: int, wildcards: WildcardLibrary | None) -> Variations:
+    return vary(prompt, count, seed, args.mode, target, wildcards, expander)
+
+
+def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
+    items: list[str] = list(args.prompts) if args.prompts else [ln for ln in _read_stdin_lines(stdin) if ln.strip()]
+    if not items:
+        raise CliError("no prompt given: pass PROMPT arguments, .prompt files, or pipe prompts on stdin")
+    expander = _expander(args.knowledge)
+    results: list[dict[str, Any]] = []
+    for item in items:
+        path = Path(item)
+        if item.endswith(".prompt") or path.is_dir():
+            if not path.exists():
+                raise CliError(f"file not found: {item}")
+            for file in find_prompt_files([path]):
+                results.extend(_vary_file(file, args, expander))
+            continue
+        target = args.target or DEFAULT_TARGET
+        seed = args.seed if args.seed is not None else 0
+        wildcards = WildcardLibrary.load(folders_for(None, None, args.wildcards, Path.cwd()))
+        try:
+            result = _vary_one(item, args, expander, target, seed, args.count or 4, wildcards)
+        except VaryError as exc:
+            raise CliError(f"cannot vary {item!r}: {exc}") from exc
+        results.append({"prompt": item, "variations": result.prompts, "mode": result.mode,
+                        "combinations": result.total})
+    for i, result in enumerate(results):
+        if args.format == "json":
+            out.append(json.dumps(result, ensure_ascii=False))
+            continue
+        if i and (len(results) > 1):
+            out.append("")
+        if "path" in result:
+            total = result["combinations"]
+            info = f"{result['mode']}, {total} combinations" if total else result["mode"]
+            out.append(f"# {result['path']}:{result['line']} {result['entry']} ({info})")
+        out.extend(result["variations"])
+    return EXIT_OK
+
+
+def _vary_file(file: Path, args: argparse.Namespace, expander: OfflineExpander) -> list[dict[str, Any]]:
+    source = read_source(file)
+    if source.problems:
+        raise CliError(f"{file}: {source.problems[0].message}")
+    document = parse_document(source.text)
+    wildcards = WildcardLibrary.load(folders_for(file, document.setting("wildcards"), args.wildcards, Path.cwd()))
+    target = args.target or document_target(document).name
+    seed = args.seed if args.seed is not None else _int_setting(document.setting("seed"), 0)
+    count = args.count or _int_setting(document.setting("variations"), 4)
+    results = []
+    for entry in document.entries:
+        line = document.index.line_of(entry.span.start) + 1
+        try:
+            result = _vary_one(entry.prompt_source, args, expander, target, seed, count, wildcards)
+        except VaryError as exc:
+            raise CliError(f"{file}:{line}: {exc}") from exc
+        results.append({"path": str(file), "line": line, "entry": entry.display_name, "prompt": entry.prompt,
+                        "variations": result.prompts, "mode": result.mode, "combinations": result.total})
+    return results
+
+
+def _int_setting(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
+def check_file(path: Path, target: str | None, wildcard_folders: Sequence[str],
+               root: Path | None = None) -> tuple[Any, list[Diagnostic]]:
+    source = read_source(path)
+    document = parse_document(source.text)
+    library = WildcardLibrary.load(folders_for(path, document.setting("wildcards"), wildcard_folders, root))
+    context = CheckContext(document_target(document, target or DEFAULT_TARGET), library)
+    return document, source.problems + check_document(document, context)
+
+
+def cmd_check(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list[str]) -> int:
+    paths = args.paths or [Path(".")]
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"no such file or folder: {path}")
+    files = list(find_prompt_files(paths))
+    counts = {s: 0 for s in Severity}
+    for file in files:
+        try:
+            document, diagnostics = check_file(file, args.target, args.wildcards, Path.cwd())
+        except OSError as exc:
+            raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
+        for d in diagnostics:
+            counts[d.severity] += 1
+            line = document.index.line_of(d.span.start)
+            col = d.span.start - document.index.line_starts[line]
+            if args.format == "json":
+                out.append(json.dumps({
+                    "path": str(file), "line": line + 1, "column": col + 1,
+                    "end_line": document.index.line_of(d.span.end) + 1,
+                    "end_column": d.span.end - document.index.line_starts[document.index.line_of(d.span.end)] + 1,
+                    "severity": d.severity.label, "code": d.code, "message": d.message,
+                }, ensure_ascii=False))
+            else:
+                out.append(f"{file}:{line + 1}:{col + 1}: {d.severity.label}: {d.message} [{d.code}]")
+    summary = (f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {counts[Severity.ERROR]} errors, "
+               f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO] + counts[Severity.HINT]} notes")
+    err.append(summary)
+    failed = counts[Severity.ERROR] or (args.strict and counts[Severity.WARNING])
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(stderr)
+        return EXIT_USAGE
+    out: list[str] = []
+    err: list[str] = []
+    try:
+        if args.command == "expand":
+            code = cmd_expand(args, stdin, out)
+        elif args.command == "vary":
+            code = cmd_vary(args, stdin, out)
+        else:
+            code = cmd_check(args, stdin, out, err)
+    except CliError as exc:
+        stderr.write(f"prompt-canvas: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        stderr.write("prompt-canvas: interrupted\n")
+        return 130
+    if out:
+        stdout.write("\n".join(out) + "\n")
+    stdout.flush()
+    if err:
+        stderr.write("\n".join(err) + "\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,9 +23,40 @@ from .wildcards import WildcardLibrary
 # A Midjourney parameter: "--ar 16:9", "--v 7", "--style raw", "--tile".
 MJ_PARAM = re.compile(r"(?<![\w-])--([a-z]+)(?:[ \t]+(?!--)[^\s-][^\s]*)?", re.IGNORECASE)
 MJ_PARAM_NAMES = {
-    "ar", "aspect", "v", "version", "style", "s", "stylize", "c", "chaos", "w", "weird", "seed",
-    "no", "q", "quality", "tile", "niji", "iw", "cref", "sref", "cw", "sw", "p", "r", "repeat",
-    "stop", "raw", "hd", "video", "draft", "exp", "oref", "ow", "sv",
+    "ar",
+    "aspect",
+    "v",
+    "version",
+    "style",
+    "s",
+    "stylize",
+    "c",
+    "chaos",
+    "w",
+    "weird",
+    "seed",
+    "no",
+    "q",
+    "quality",
+    "tile",
+    "niji",
+    "iw",
+    "cref",
+    "sref",
+    "cw",
+    "sw",
+    "p",
+    "r",
+    "repeat",
+    "stop",
+    "raw",
+    "hd",
+    "video",
+    "draft",
+    "exp",
+    "oref",
+    "ow",
+    "sv",
 }
 
 
@@ -67,11 +98,16 @@ def check_front_matter(fm: FrontMatter) -> list[Diagnostic]:
     for name, key in fm.keys.items():
         if name not in FRONT_MATTER_KEYS:
             close = difflib.get_close_matches(name, list(FRONT_MATTER_KEYS), n=1, cutoff=0.6)
-            hint = f": did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(FRONT_MATTER_KEYS)})"
+            hint = (
+                f": did you mean '{close[0]}'?" if close else f" (known keys: {', '.join(FRONT_MATTER_KEYS)})"
+            )
             out.append(
                 Diagnostic(
-                    key.key_span, f"unknown front-matter key '{name}'{hint}", Severity.WARNING,
-                    "front-matter-unknown-key", data={"key": name, "suggestion": close[0] if close else None},
+                    key.key_span,
+                    f"unknown front-matter key '{name}'{hint}",
+                    Severity.WARNING,
+                    "front-matter-unknown-key",
+                    data={"key": name, "suggestion": close[0] if close else None},
                 )
             )
             continue
@@ -79,8 +115,14 @@ def check_front_matter(fm: FrontMatter) -> list[Diagnostic]:
         if problem:
             out.append(
                 Diagnostic(
-                    key.value_span, problem, Severity.ERROR, "front-matter-value",
-                    data={"key": name, "suggestion": suggest_target(str(key.value)) if name == "target" else None},
+                    key.value_span,
+                    problem,
+                    Severity.ERROR,
+                    "front-matter-value",
+                    data={
+                        "key": name,
+                        "suggestion": suggest_target(str(key.value)) if name == "target" else None,
+                    },
                 )
             )
     return out
@@ -107,7 +149,9 @@ def _front_matter_value_problem(name: str, value: Any) -> str | None:
         if value not in ("offline", "openai"):
             return f"'backend' must be 'offline' or 'openai', not {value!r}"
     elif name == "wildcards":
-        if not (isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))):
+        if not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
             return "'wildcards' must be a folder path or a list of folder paths"
     elif name == "tags":
         if not isinstance(value, (str, list)):
@@ -127,8 +171,10 @@ def _entry_diagnostics(entry: Entry, context: CheckContext) -> list[Diagnostic]:
     """Diagnostics of one entry, cached on its text (spans stored relative to it)."""
     base = entry.span.start
     key = (
-        entry.prompt_source, entry.prompt_span.start - base,
-        entry.negative_source, (entry.negative_span.start - base) if entry.negative_span else None,
+        entry.prompt_source,
+        entry.prompt_span.start - base,
+        entry.negative_source,
+        (entry.negative_span.start - base) if entry.negative_span else None,
         context.key,
     )
     cached = _ENTRY_CACHE.get(key)
@@ -147,7 +193,9 @@ def _check_entry(entry: Entry, context: CheckContext) -> list[Diagnostic]:
         templates.append(entry.negative_template)
     for template in templates:
         for problem in template.problems:
-            out.append(Diagnostic(problem.span, problem.message, Severity.parse(problem.severity), problem.code))
+            out.append(
+                Diagnostic(problem.span, problem.message, Severity.parse(problem.severity), problem.code)
+            )
         if context.wildcards is not None:
             out.extend(_check_wildcards(template, context.wildcards))
     out.extend(check_limits(entry, context.target))
@@ -218,11 +266,15 @@ def _clip_limit(entry: Entry, target: Target) -> list[Diagnostic]:
         parts.append(("negative prompt", entry.negative_span))
     for label, span in parts:
         text = entry.prompt if label == "prompt" else (entry.negative or "")
-        chunks = count_chunks(representative_text(entry.template if label == "prompt" else entry.negative_template))
+        chunks = count_chunks(
+            representative_text(entry.template if label == "prompt" else entry.negative_template)
+        )
         worst = max(chunks) if chunks else 0
         if worst > limit:
             over = worst - limit
-            advice = "shorten it or split it with BREAK" if "BREAK" not in text else "shorten the longest part"
+            advice = (
+                "shorten it or split it with BREAK" if "BREAK" not in text else "shorten the longest part"
+            )
             out.append(
                 Diagnostic(
                     span,
@@ -242,7 +294,7 @@ def representative_text(template: Template | None) -> str:
         return ""
     if template.is_plain:
         return " ".join(template.source.split())
-    from .template import Comment, Literal, Node, Option, Variant, VariableGet, VariableSet, Wrap
+    from .template import Comment, Literal, Node, Option, VariableGet, VariableSet, Variant, Wrap
 
     def render(nodes: list[Node]) -> str:
         parts: list[str] = []
@@ -355,4 +407,3 @@ def _duplicate_names(document: Document) -> list[Diagnostic]:
             )
         )
     return out
-

@@ -29,7 +29,7 @@ from .expanders.base import ExpandError, ExpandRequest
 from .expanders.offline import OfflineExpander
 from .library import find_prompt_files, read_source
 from .targets import DEFAULT_TARGET, TARGETS, resolve_target
-from .variations import MAX_VARIATIONS, Variations, VaryError, vary
+from .variations import MAX_VARIATIONS, VaryError, vary
 from .wildcards import WildcardLibrary, folders_for
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -75,35 +75,63 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--target", "-t", type=_target, default=None,
-                        help=f"generator to shape for: {', '.join(TARGETS)} (default: {DEFAULT_TARGET})")
-    common.add_argument("--seed", "-s", type=_seed, default=None, help="seed: same seed, same result (default 0)")
+    common.add_argument(
+        "--target",
+        "-t",
+        type=_target,
+        default=None,
+        help=f"generator to shape for: {', '.join(TARGETS)} (default: {DEFAULT_TARGET})",
+    )
+    common.add_argument(
+        "--seed", "-s", type=_seed, default=None, help="seed: same seed, same result (default 0)"
+    )
     common.add_argument("--format", "-f", choices=("text", "json"), default="text", help="output format")
-    common.add_argument("--knowledge", "-k", type=Path, action="append", default=[],
-                        help="extra knowledge-base folder (YAML concepts); repeatable")
+    common.add_argument(
+        "--knowledge",
+        "-k",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra knowledge-base folder (YAML concepts); repeatable",
+    )
 
-    expand = sub.add_parser("expand", parents=[common], help="expand short phrases into full prompts",
-                            description="Expand each PHRASE (or each stdin line) into a full image prompt.")
+    expand = sub.add_parser(
+        "expand",
+        parents=[common],
+        help="expand short phrases into full prompts",
+        description="Expand each PHRASE (or each stdin line) into a full image prompt.",
+    )
     expand.add_argument("--backend", "-b", choices=("offline",), default="offline", help="expander backend")
     expand.add_argument("--style", help="style to weave in (like front-matter 'style')")
     expand.add_argument("--negative", help="negative prompt (Stable Diffusion; Midjourney gets --no)")
     expand.add_argument("--params", help="Midjourney parameters, e.g. '--ar 16:9 --v 7'")
     expand.add_argument("phrases", nargs="*", metavar="PHRASE", help="phrases; quote multi-word ones")
 
-    vary_p = sub.add_parser("vary", parents=[common], help="generate variations of prompts or .prompt files",
-                            description="N variations of each PROMPT, stdin line, or entry of a .prompt file.")
+    vary_p = sub.add_parser(
+        "vary",
+        parents=[common],
+        help="generate variations of prompts or .prompt files",
+        description="N variations of each PROMPT, stdin line, or entry of a .prompt file.",
+    )
     vary_p.add_argument("-n", "--count", type=_count, default=None, help="variations per prompt (default 4)")
-    vary_p.add_argument("--mode", "-m", choices=("auto", "template", "semantic"), default="auto",
-                        help="template: sample {a|b} and __wildcards__; semantic: new treatments; auto: pick")
+    vary_p.add_argument(
+        "--mode",
+        "-m",
+        choices=("auto", "template", "semantic"),
+        default="auto",
+        help="template: sample {a|b} and __wildcards__; semantic: new treatments; auto: pick",
+    )
     vary_p.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
     vary_p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompt text or a .prompt file")
 
-    check = sub.add_parser("check", help="lint .prompt files and folders",
-                           description="Lint .prompt files; exit 1 on any error.")
+    check = sub.add_parser(
+        "check", help="lint .prompt files and folders", description="Lint .prompt files; exit 1 on any error."
+    )
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
     check.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    check.add_argument("--target", "-t", type=_target, default=None,
-                       help="target for files whose front matter names none")
+    check.add_argument(
+        "--target", "-t", type=_target, default=None, help="target for files whose front matter names none"
+    )
     check.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     return parser
@@ -148,13 +176,10 @@ def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
     return EXIT_OK
 
 
-def _vary_one(prompt: str, args: argparse.Namespace, expander: OfflineExpander, target: str, seed: int,
-              count: int, wildcards: WildcardLibrary | None) -> Variations:
-    return vary(prompt, count, seed, args.mode, target, wildcards, expander)
-
-
 def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
-    items: list[str] = list(args.prompts) if args.prompts else [ln for ln in _read_stdin_lines(stdin) if ln.strip()]
+    items: list[str] = (
+        list(args.prompts) if args.prompts else [ln for ln in _read_stdin_lines(stdin) if ln.strip()]
+    )
     if not items:
         raise CliError("no prompt given: pass PROMPT arguments, .prompt files, or pipe prompts on stdin")
     expander = _expander(args.knowledge)
@@ -171,22 +196,23 @@ def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
         seed = args.seed if args.seed is not None else 0
         wildcards = WildcardLibrary.load(folders_for(None, None, args.wildcards, Path.cwd()))
         try:
-            result = _vary_one(item, args, expander, target, seed, args.count or 4, wildcards)
+            made = vary(item, args.count or 4, seed, args.mode, target, wildcards, expander)
         except VaryError as exc:
             raise CliError(f"cannot vary {item!r}: {exc}") from exc
-        results.append({"prompt": item, "variations": result.prompts, "mode": result.mode,
-                        "combinations": result.total})
-    for i, result in enumerate(results):
+        results.append(
+            {"prompt": item, "variations": made.prompts, "mode": made.mode, "combinations": made.total}
+        )
+    for i, row in enumerate(results):
         if args.format == "json":
-            out.append(json.dumps(result, ensure_ascii=False))
+            out.append(json.dumps(row, ensure_ascii=False))
             continue
         if i and (len(results) > 1):
             out.append("")
-        if "path" in result:
-            total = result["combinations"]
-            info = f"{result['mode']}, {total} combinations" if total else result["mode"]
-            out.append(f"# {result['path']}:{result['line']} {result['entry']} ({info})")
-        out.extend(result["variations"])
+        if "path" in row:
+            total = row["combinations"]
+            info = f"{row['mode']}, {total} combinations" if total else row["mode"]
+            out.append(f"# {row['path']}:{row['line']} {row['entry']} ({info})")
+        out.extend(row["variations"])
     return EXIT_OK
 
 
@@ -195,7 +221,9 @@ def _vary_file(file: Path, args: argparse.Namespace, expander: OfflineExpander) 
     if source.problems:
         raise CliError(f"{file}: {source.problems[0].message}")
     document = parse_document(source.text)
-    wildcards = WildcardLibrary.load(folders_for(file, document.setting("wildcards"), args.wildcards, Path.cwd()))
+    wildcards = WildcardLibrary.load(
+        folders_for(file, document.setting("wildcards"), args.wildcards, Path.cwd())
+    )
     target = args.target or document_target(document).name
     seed = args.seed if args.seed is not None else _int_setting(document.setting("seed"), 0)
     count = args.count or _int_setting(document.setting("variations"), 4)
@@ -203,11 +231,20 @@ def _vary_file(file: Path, args: argparse.Namespace, expander: OfflineExpander) 
     for entry in document.entries:
         line = document.index.line_of(entry.span.start) + 1
         try:
-            result = _vary_one(entry.prompt_source, args, expander, target, seed, count, wildcards)
+            result = vary(entry.prompt_source, count, seed, args.mode, target, wildcards, expander)
         except VaryError as exc:
             raise CliError(f"{file}:{line}: {exc}") from exc
-        results.append({"path": str(file), "line": line, "entry": entry.display_name, "prompt": entry.prompt,
-                        "variations": result.prompts, "mode": result.mode, "combinations": result.total})
+        results.append(
+            {
+                "path": str(file),
+                "line": line,
+                "entry": entry.display_name,
+                "prompt": entry.prompt,
+                "variations": result.prompts,
+                "mode": result.mode,
+                "combinations": result.total,
+            }
+        )
     return results
 
 
@@ -215,8 +252,9 @@ def _int_setting(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
-def check_file(path: Path, target: str | None, wildcard_folders: Sequence[str],
-               root: Path | None = None) -> tuple[Any, list[Diagnostic]]:
+def check_file(
+    path: Path, target: str | None, wildcard_folders: Sequence[str], root: Path | None = None
+) -> tuple[Any, list[Diagnostic]]:
     source = read_source(path)
     document = parse_document(source.text)
     library = WildcardLibrary.load(folders_for(path, document.setting("wildcards"), wildcard_folders, root))
@@ -241,23 +279,40 @@ def cmd_check(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list
             line = document.index.line_of(d.span.start)
             col = d.span.start - document.index.line_starts[line]
             if args.format == "json":
-                out.append(json.dumps({
-                    "path": str(file), "line": line + 1, "column": col + 1,
-                    "end_line": document.index.line_of(d.span.end) + 1,
-                    "end_column": d.span.end - document.index.line_starts[document.index.line_of(d.span.end)] + 1,
-                    "severity": d.severity.label, "code": d.code, "message": d.message,
-                }, ensure_ascii=False))
+                out.append(
+                    json.dumps(
+                        {
+                            "path": str(file),
+                            "line": line + 1,
+                            "column": col + 1,
+                            "end_line": document.index.line_of(d.span.end) + 1,
+                            "end_column": d.span.end
+                            - document.index.line_starts[document.index.line_of(d.span.end)]
+                            + 1,
+                            "severity": d.severity.label,
+                            "code": d.code,
+                            "message": d.message,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 out.append(f"{file}:{line + 1}:{col + 1}: {d.severity.label}: {d.message} [{d.code}]")
-    summary = (f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {counts[Severity.ERROR]} errors, "
-               f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO] + counts[Severity.HINT]} notes")
+    summary = (
+        f"{len(files)} file{'s' if len(files) != 1 else ''} checked: {counts[Severity.ERROR]} errors, "
+        f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO] + counts[Severity.HINT]} notes"
+    )
     err.append(summary)
     failed = counts[Severity.ERROR] or (args.strict and counts[Severity.WARNING])
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr

@@ -19,9 +19,7 @@ from typing import Any
 
 CLIP_CHUNK = 75  # usable tokens per 77-token window
 
-_PATTERN = (
-    r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
-)
+_PATTERN = r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
 _MERGE_COUNT = 49152 - 256 - 2
 
 

@@ -290,13 +290,13 @@ def _parse_front_matter(text: str) -> FrontMatter | None:
         body_end = len(text)
     else:
         body_end = close.start()
-        line_end = text.find("\n", close.end())
         fm = FrontMatter(
-            Span(0, close.end() if line_end == -1 else close.end()),
+            Span(0, close.end()),
             Span(body_start, body_end),
             closed=True,
         )
-    _read_yaml(text, fm)
+    if fm.closed:  # an unclosed block also holds the entries: reading it as YAML would mislead
+        _read_yaml(text, fm)
     return fm
 
 
@@ -440,7 +440,9 @@ def parse_document(text: str) -> Document:
         for item in parsed.items:
             if isinstance(item, Heading):
                 heading = Heading(
-                    _shift_span(item.span, block_start), item.level, item.title,
+                    _shift_span(item.span, block_start),
+                    item.level,
+                    item.title,
                     _shift_span(item.title_span, block_start),
                 )
                 headings.append(heading)

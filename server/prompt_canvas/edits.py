@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .checks import move_params_to_end
 from .document import Document, Entry
@@ -26,7 +27,7 @@ class TextEdit:
 def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
     """Apply non-overlapping edits (any order) to ``text``."""
     ordered = sorted(edits, key=lambda e: (e.span.start, e.span.end))
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in pairwise(ordered):
         if b.span.start < a.span.end:
             raise ValueError(f"overlapping edits at {a.span} and {b.span}")
     out: list[str] = []
@@ -74,8 +75,9 @@ def base_name(entry: Entry) -> str:
     return slug(entry.prompt)
 
 
-def insert_variations(document: Document, entry: Entry, prompts: list[str],
-                      negative: str | None = None) -> TextEdit:
+def insert_variations(
+    document: Document, entry: Entry, prompts: list[str], negative: str | None = None
+) -> TextEdit:
     """New entries after ``entry``, each its own block headed ``## <name> · vN``.
 
     Numbering continues after the highest ``· vN`` already in the file for that

@@ -230,8 +230,7 @@ def validate(paths: Iterable[Path]) -> list[str]:
                 continue
             if concept.detail_count < MIN_DETAILS:
                 problems.append(
-                    f"{path}: {concept.name!r} has {concept.detail_count} details "
-                    f"(at least {MIN_DETAILS})"
+                    f"{path}: {concept.name!r} has {concept.detail_count} details (at least {MIN_DETAILS})"
                 )
             for facet, values in concept.details.items():
                 for value in values:

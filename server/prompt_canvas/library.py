@@ -32,8 +32,8 @@ def decode(data: bytes) -> tuple[str, list[Diagnostic]]:
         return text, [
             Diagnostic(
                 Span(at, min(at + 1, len(text))),
-                f"this file is not valid UTF-8 (byte {exc.start}: 0x{data[exc.start]:02x}); save it as UTF-8 — "
-                "the bad bytes are shown as '\ufffd'",
+                f"this file is not valid UTF-8 (byte {exc.start}: 0x{data[exc.start]:02x}); "
+                "save it as UTF-8 — the bad bytes are shown as '\ufffd'",
                 Severity.ERROR,
                 "invalid-utf8",
             )

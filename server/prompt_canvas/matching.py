@@ -20,9 +20,38 @@ ATMOSPHERE_KINDS = {"time", "season", "weather"}
 ART_KINDS = {"medium", "style"}
 
 PREPOSITIONS = {
-    "in", "on", "at", "over", "under", "with", "by", "near", "during", "through", "across", "beside",
-    "inside", "above", "below", "among", "amid", "from", "into", "onto", "beneath", "behind", "around",
-    "along", "against", "within", "between", "under", "toward", "towards", "past", "beyond", "upon",
+    "in",
+    "on",
+    "at",
+    "over",
+    "under",
+    "with",
+    "by",
+    "near",
+    "during",
+    "through",
+    "across",
+    "beside",
+    "inside",
+    "above",
+    "below",
+    "among",
+    "amid",
+    "from",
+    "into",
+    "onto",
+    "beneath",
+    "behind",
+    "around",
+    "along",
+    "against",
+    "within",
+    "between",
+    "toward",
+    "towards",
+    "past",
+    "beyond",
+    "upon",
 }
 STOPWORDS = {"a", "an", "the", "of", "and", "or", "its", "his", "her", "their", "my", "your", "our", "to"}
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
@@ -69,8 +98,16 @@ class PhraseAnalysis:
 
 def _singular_forms(word: str) -> list[str]:
     forms = []
-    for suffix, repl in (("'s", ""), ("’s", ""), ("s'", "s"), ("ies", "y"), ("ves", "f"), ("ves", "fe"),
-                         ("es", ""), ("s", "")):
+    for suffix, repl in (
+        ("'s", ""),
+        ("’s", ""),
+        ("s'", "s"),
+        ("ies", "y"),
+        ("ves", "f"),
+        ("ves", "fe"),
+        ("es", ""),
+        ("s", ""),
+    ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             forms.append(word[: -len(suffix)] + repl)
     return forms

@@ -17,14 +17,79 @@ from dataclasses import dataclass, field
 from .targets import Target
 
 _DETERMINERS = {
-    "a", "an", "the", "some", "this", "that", "these", "those", "my", "your", "our", "their", "his", "her",
-    "its", "one", "two", "three", "four", "five", "six", "several", "many", "few", "every", "each", "no",
+    "a",
+    "an",
+    "the",
+    "some",
+    "this",
+    "that",
+    "these",
+    "those",
+    "my",
+    "your",
+    "our",
+    "their",
+    "his",
+    "her",
+    "its",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "several",
+    "many",
+    "few",
+    "every",
+    "each",
+    "no",
 }
 _MASS = {
-    "rain", "snow", "fog", "mist", "sushi", "ramen", "coffee", "tea", "water", "fire", "smoke", "sand", "light",
-    "autumn", "winter", "spring", "summer", "fall", "night", "dawn", "dusk", "sunset", "sunrise", "twilight",
-    "noon", "midnight", "morning", "evening", "afternoon", "moonlight", "sunlight", "lightning", "wind", "food",
-    "bread", "wine", "chocolate", "ice", "grass", "moss", "lava", "frost", "hail", "space",
+    "rain",
+    "snow",
+    "fog",
+    "mist",
+    "sushi",
+    "ramen",
+    "coffee",
+    "tea",
+    "water",
+    "fire",
+    "smoke",
+    "sand",
+    "light",
+    "autumn",
+    "winter",
+    "spring",
+    "summer",
+    "fall",
+    "night",
+    "dawn",
+    "dusk",
+    "sunset",
+    "sunrise",
+    "twilight",
+    "noon",
+    "midnight",
+    "morning",
+    "evening",
+    "afternoon",
+    "moonlight",
+    "sunlight",
+    "lightning",
+    "wind",
+    "food",
+    "bread",
+    "wine",
+    "chocolate",
+    "ice",
+    "grass",
+    "moss",
+    "lava",
+    "frost",
+    "hail",
+    "space",
 }
 
 
@@ -65,7 +130,11 @@ def _join(items: list[str]) -> str:
 
 
 def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" and not word.lower().startswith(("uni", "use", "eu", "one")) else "a"
+    return (
+        "an"
+        if word[:1].lower() in "aeiou" and not word.lower().startswith(("uni", "use", "eu", "one"))
+        else "a"
+    )
 
 
 def noun_phrase(phrase: str) -> str:
@@ -74,8 +143,11 @@ def noun_phrase(phrase: str) -> str:
     if not words:
         return phrase
     first = words[0].lower()
-    head = re.split(r"\s(?:in|on|at|over|under|with|by|near|during|through|across|beside|inside|above|"
-                    r"below|among|from|into|beneath|behind|around|along)\s", " " + phrase.lower() + " ")[0].split()
+    head = re.split(
+        r"\s(?:in|on|at|over|under|with|by|near|during|through|across|beside|inside|above|"
+        r"below|among|from|into|beneath|behind|around|along)\s",
+        " " + phrase.lower() + " ",
+    )[0].split()
     last = head[-1] if head else first
     plural = last.endswith("s") and not last.endswith(("ss", "us", "is", "'s"))
     if first in _DETERMINERS or first[:1].isdigit() or plural or first in _MASS or last in _MASS:
@@ -122,7 +194,9 @@ def _sentences(scene: Scene, rng: random.Random, constraint: str | None) -> str:
         opener = f"{_cap(_article(medium))} {medium} of {noun_phrase(scene.phrase)}"
         extra_medium = scene.medium[1:]
     if scene.style:
-        opener += f" in the style of {scene.style}" if "style" not in scene.style.lower() else f", {scene.style}"
+        opener += (
+            f" in the style of {scene.style}" if "style" not in scene.style.lower() else f", {scene.style}"
+        )
     parts = [f"{opener}: {_join(scene.subject)}." if scene.subject else f"{opener}."]
     if scene.setting:
         parts.append(_cap(rng.choice(_SETTING).format(_join(scene.setting))))

@@ -66,9 +66,7 @@ TARGETS: dict[str, Target] = {
     )
 }
 
-_BY_ALIAS: dict[str, str] = {
-    alias: t.name for t in TARGETS.values() for alias in (t.name, *t.aliases)
-}
+_BY_ALIAS: dict[str, str] = {alias: t.name for t in TARGETS.values() for alias in (t.name, *t.aliases)}
 
 DEFAULT_TARGET = "dalle"
 

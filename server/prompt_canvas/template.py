@@ -313,9 +313,11 @@ class _Scanner:
                 self.pos = bound_end + 2
                 joiner_end = self.text.find("$$", self.pos)
                 close = self.text.find("}", self.pos)
-                if joiner_end != -1 and (close == -1 or joiner_end < close) and "{" not in self.text[
-                    self.pos : joiner_end
-                ]:
+                if (
+                    joiner_end != -1
+                    and (close == -1 or joiner_end < close)
+                    and "{" not in self.text[self.pos : joiner_end]
+                ):
                     joiner = self.text[self.pos : joiner_end]
                     self.pos = joiner_end + 2
         options: list[Option] = []
@@ -342,13 +344,15 @@ class _Scanner:
         if has_bound:
             if lower > upper:
                 self.problem(
-                    start, node.span.end - self.offset,
+                    start,
+                    node.span.end - self.offset,
                     f"range {lower}-{upper} is empty: the lower bound is above the upper one",
                     "template-bound",
                 )
             elif upper > len(options):
                 self.problem(
-                    start, node.span.end - self.offset,
+                    start,
+                    node.span.end - self.offset,
                     f"asks for {upper} of only {len(options)} options: every result uses all of them",
                     "template-bound",
                     "warning",
@@ -358,15 +362,17 @@ class _Scanner:
             key = self.text[option.span.start - self.offset : option.span.end - self.offset].strip()
             if key in seen and len(options) > 1:
                 self.problems.append(
-                    TemplateProblem(option.span, f"option '{key}' is listed twice", "template-duplicate",
-                                    "warning")
+                    TemplateProblem(
+                        option.span, f"option '{key}' is listed twice", "template-duplicate", "warning"
+                    )
                 )
             seen[key] = option
         if len(options) == 1 and not has_bound and self.pos - start > 2:
             body = self.text[options[0].span.start - self.offset : options[0].span.end - self.offset]
             if "," in body:
                 self.problem(
-                    start, self.pos,
+                    start,
+                    self.pos,
                     "a choice needs '|' between options: {a, b} is one option in Dynamic Prompts "
                     "(Midjourney's permutation syntax is not expanded here); write {a|b}",
                     "template-single-option",
@@ -405,8 +411,8 @@ class _Scanner:
             self.problem(
                 start,
                 self.pos,
-                f"wildcard '{self.text[start:self.pos]}' is not closed: write "
-                f"'__{self.text[name_start:self.pos]}__' (a literal '__' is not allowed)",
+                f"wildcard '{self.text[start : self.pos]}' is not closed: write "
+                f"'__{self.text[name_start : self.pos]}__' (a literal '__' is not allowed)",
                 "template-unclosed-wildcard",
             )
             return Literal(self.span(start), self.text[start : self.pos])
@@ -422,12 +428,16 @@ class _Scanner:
         for bad in "{}#":
             if bad in name:
                 self.problem(
-                    name_start, name_end,
-                    f"wildcard names cannot contain '{bad}'", "template-wildcard-name",
+                    name_start,
+                    name_end,
+                    f"wildcard names cannot contain '{bad}'",
+                    "template-wildcard-name",
                 )
                 break
         if not name.strip():
-            self.problem(start, self.pos, "empty wildcard '____': name a wildcard file", "template-wildcard-name")
+            self.problem(
+                start, self.pos, "empty wildcard '____': name a wildcard file", "template-wildcard-name"
+            )
         return Wildcard(
             self.span(start), name.strip(), self.span(name_start, name_end), sampler, params, dynamic
         )
@@ -441,7 +451,8 @@ class _Scanner:
             end = self.text.find("}", self.pos)
             self.pos = len(self.text) if end == -1 else end + 1
             self.problem(
-                start, self.pos,
+                start,
+                self.pos,
                 "a variable needs a name: ${name}, ${name=value} or ${name:default}",
                 "template-variable",
             )
@@ -454,7 +465,8 @@ class _Scanner:
         if self.at("=") or self.at("?="):
             if not allow_assign:
                 self.problem(
-                    start, self.pos,
+                    start,
+                    self.pos,
                     f"'${{{name}=…}}' cannot be set inside a choice; set it at the top of the entry",
                     "template-variable",
                 )
@@ -475,7 +487,8 @@ class _Scanner:
             node.span = self.span(start)
         else:
             self.problem(
-                start, start + 2,
+                start,
+                start + 2,
                 f"'${{{name}' is never closed: add '}}'",
                 "template-unclosed",
             )

@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 from .expanders.base import ExpandRequest
@@ -175,7 +175,9 @@ def semantic_variations(
             candidate = expander.expand_sync(request, treatment).prompt
         else:
             rng = random.Random(f"{seed}\x00{i}\x00{text}")
-            natural = resolved.name in ("dalle", "flux", "generic") and text.rstrip().endswith((".", "!", "?"))
+            natural = resolved.name in ("dalle", "flux", "generic") and text.rstrip().endswith(
+                (".", "!", "?")
+            )
             clause = _treatment_clause(treatment, rng, natural)
             body, params = _split_params(text)
             joiner = " " if natural else ", "

@@ -120,7 +120,9 @@ class WildcardLibrary:
             if hits:
                 return sorted(hits)
         # Dynamic Prompts retries a miss as '**/name'.
-        return sorted(n for n in self.files if n.endswith("/" + pattern) or fnmatch.fnmatchcase(n, "*/" + pattern))
+        return sorted(
+            n for n in self.files if n.endswith("/" + pattern) or fnmatch.fnmatchcase(n, "*/" + pattern)
+        )
 
     def exists(self, pattern: str) -> bool:
         return bool(self.match(pattern))

@@ -23,7 +23,7 @@ from ..knowledge import Concept, KnowledgeBase, builtin
 from ..matching import ART_KINDS, ATMOSPHERE_KINDS, PLACE_KINDS, THING_KINDS, Match, analyse
 from ..shaping import Scene, render
 from ..targets import DEFAULT_TARGET, TARGETS, resolve_target
-from .base import ExpandError, Expansion, ExpandRequest
+from .base import ExpandError, ExpandRequest, Expansion
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +113,9 @@ class OfflineExpander:
             raise ExpandError(f"unknown target '{request.target}': use one of {', '.join(TARGETS)}")
         scene = self.scene(phrase, request.seed, treatment)
         scene.style = request.style.strip() if request.style and request.style.strip() else None
-        prompt, negative = render(scene, target, request.negative, request.params, _rng(phrase, request.seed, "r"))
+        prompt, negative = render(
+            scene, target, request.negative, request.params, _rng(phrase, request.seed, "r")
+        )
         return Expansion(phrase, prompt, negative, target.name, self.name, request.seed)
 
     # -- scene building ------------------------------------------------------------
@@ -135,7 +137,9 @@ class OfflineExpander:
         modifiers = kinds(others, {"modifier"})
         moods = kinds(others, {"mood"})
         arts = kinds(others, ART_KINDS)
-        atmos = sorted(kinds(others, ATMOSPHERE_KINDS), key=lambda c: ("time", "weather", "season").index(c.kind))
+        atmos = sorted(
+            kinds(others, ATMOSPHERE_KINDS), key=lambda c: ("time", "weather", "season").index(c.kind)
+        )
         if subject is not None and subject.kind in ATMOSPHERE_KINDS:
             atmos.insert(0, subject)
         if treatment is not None:
@@ -169,9 +173,7 @@ class OfflineExpander:
             scene.setting += pick.facet(places[0], "setting", 1)
             for concept in places[1:2]:
                 scene.setting += pick.facet(concept, "subject", 1)
-        elif subject is not None and subject.kind in PLACE_KINDS:
-            scene.setting += pick.facet(subject, "setting", 2)
-        elif subject is not None:
+        elif (subject is not None and subject.kind in PLACE_KINDS) or subject is not None:
             scene.setting += pick.facet(subject, "setting", 2)
         for concept in atmos[:2]:
             scene.setting += pick.facet(concept, "setting", 1)
@@ -186,7 +188,9 @@ class OfflineExpander:
         if len(atmos) > 1 and atmos[1].kind != atmos[0].kind:
             scene.lighting += pick.facet(atmos[1], "lighting", 1)
         if not scene.lighting:
-            scene.lighting = pick.first([*arts, *base, *modifiers], "lighting") or pick.take(d["lighting"]["any"])
+            scene.lighting = pick.first([*arts, *base, *modifiers], "lighting") or pick.take(
+                d["lighting"]["any"]
+            )
         scene.palette = (
             ([treatment.palette] if treatment and treatment.palette else [])
             or pick.first([*arts, *atmos, *moods, *base, *modifiers], "palette")
@@ -201,8 +205,12 @@ class OfflineExpander:
             scene.medium = pick.facet(arts[0], "medium", 2)
             scene.art_name = arts[0].name
         else:
-            scene.medium = pick.first(base, "medium") or pick.take(d["medium"].get(role, d["medium"]["unknown"]))
-        scene.mood = pick.first([*moods, *atmos, *base, *arts, *modifiers], "mood") or pick.take(d["mood"]["any"])
+            scene.medium = pick.first(base, "medium") or pick.take(
+                d["medium"].get(role, d["medium"]["unknown"])
+            )
+        scene.mood = pick.first([*moods, *atmos, *base, *arts, *modifiers], "mood") or pick.take(
+            d["mood"]["any"]
+        )
         return scene
 
 

@@ -67,8 +67,8 @@ def test_entry_at_and_full_span() -> None:
     doc = parse_document(LIBRARY)
     fox = doc.entries[2]
     assert fox.heading is not None
-    assert doc.entry_at(fox.heading.span.start + 1) is fox  # on the heading
-    assert doc.entry_at(fox.span.end) is fox
+    assert doc.entry_at(fox.heading.span.start + 1) == fox  # on the heading
+    assert doc.entry_at(fox.span.end) == fox
     assert doc.entry_at(0) is None  # front matter
 
 
@@ -108,7 +108,7 @@ def test_reparse_after_edit_equals_fresh_parse() -> None:
 
 def test_parsing_never_raises() -> None:
     rnd = random.Random(7)
-    alphabet = list("ab #-:\n\n{}|$%_/\r😀日") + ["---\n", "negative:", "## ", "//", "${", "__"]
+    alphabet = [*list("ab #-:\n\n{}|$%_/\r😀日"), "---\n", "negative:", "## ", "//", "${", "__"]
     for _ in range(2000):
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
         doc = parse_document(text)
@@ -116,3 +116,34 @@ def test_parsing_never_raises() -> None:
             assert 0 <= entry.span.start <= entry.span.end <= len(text)
         for problem in doc.problems:
             assert 0 <= problem.span.start <= problem.span.end <= len(text)
+
+
+def _view(entry):  # type: ignore[no-untyped-def]
+    return (entry.span, entry.prompt, entry.negative, entry.name, entry.group.title if entry.group else None)
+
+
+def test_entry_at_agrees_with_the_full_view() -> None:
+    text = LIBRARY + "\n# Second\n\n## named later\n\nlast entry\n// trailing comment\n"
+    doc = parse_document(text)
+    for entry in doc.entries:
+        for offset in (entry.span.start, entry.span.end, entry.full_span.start):
+            found = doc.entry_at(offset)
+            assert found is not None and _view(found) == _view(entry)
+
+
+def test_incremental_changes_match_a_fresh_parse() -> None:
+    rnd = random.Random(11)
+    pieces = ["\n", "\n\n", "## name\n", "# group\n", "a {b|c} d", "negative: x", "// c\n", " ", "text"]
+    text = LIBRARY * 2
+    doc = parse_document(text)
+    for _ in range(400):
+        start = rnd.randint(0, len(text))
+        end = min(len(text), start + rnd.randint(0, 12))
+        new = rnd.choice(pieces) if rnd.random() < 0.8 else ""
+        doc = doc.apply_change(start, end, new)
+        text = text[:start] + new + text[end:]
+        fresh = parse_document(text)
+        assert doc.text == text
+        assert [_view(e) for e in doc.entries] == [_view(e) for e in fresh.entries]
+        assert [(h.span, h.title) for h in doc.headings] == [(h.span, h.title) for h in fresh.headings]
+        assert doc.problems == fresh.problems

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .diagnostics import Diagnostic, Related, Severity
-from .document import FRONT_MATTER_KEYS, Document, Entry, FrontMatter
+from .document import FRONT_MATTER_KEYS, BlockParse, Document, Entry, FrontMatter, Heading
 from .targets import DEFAULT_TARGET, TARGETS, Target, resolve_target, suggest_target
 from .template import Template, Wildcard
 from .text import Span
@@ -80,11 +80,19 @@ def document_target(document: Document, default: str = DEFAULT_TARGET) -> Target
 
 
 def check_document(document: Document, context: CheckContext) -> list[Diagnostic]:
-    diagnostics = list(document.problems)
+    """Every diagnostic of ``document``, sorted by position.
+
+    Work is per block and cached on the block's text and the context, so after
+    an edit only the edited block is checked again.
+    """
+    diagnostics = list(document.front_problems)
     if document.front_matter is not None:
         diagnostics.extend(check_front_matter(document.front_matter))
-    for entry in document.entries:
-        diagnostics.extend(_entry_diagnostics(entry, context))
+    key = context.key
+    for block, text, start in zip(document.blocks, document.block_texts, document.starts, strict=True):
+        relative = _block_diagnostics(block, text, context, key)
+        if relative:
+            diagnostics.extend(d.shift(start) for d in relative)
     diagnostics.extend(_duplicate_names(document))
     diagnostics.sort(key=lambda d: (d.span.start, d.span.end))
     return diagnostics
@@ -163,27 +171,25 @@ def _front_matter_value_problem(name: str, value: Any) -> str | None:
 
 # -- entries ------------------------------------------------------------------------
 
-_ENTRY_CACHE: OrderedDict[tuple[Any, ...], list[Diagnostic]] = OrderedDict()
-_ENTRY_CACHE_SIZE = 200_000
+_BLOCK_CACHE: OrderedDict[tuple[Any, ...], list[Diagnostic]] = OrderedDict()
+_BLOCK_CACHE_SIZE = 200_000
 
 
-def _entry_diagnostics(entry: Entry, context: CheckContext) -> list[Diagnostic]:
-    """Diagnostics of one entry, cached on its text (spans stored relative to it)."""
-    base = entry.span.start
-    key = (
-        entry.prompt_source,
-        entry.prompt_span.start - base,
-        entry.negative_source,
-        (entry.negative_span.start - base) if entry.negative_span else None,
-        context.key,
-    )
-    cached = _ENTRY_CACHE.get(key)
+def _block_diagnostics(
+    block: BlockParse, text: str, context: CheckContext, context_key: tuple[Any, ...]
+) -> list[Diagnostic]:
+    """Diagnostics of one block, relative to its start, cached on its text."""
+    key = (text, context_key)
+    cached = _BLOCK_CACHE.get(key)
     if cached is None:
-        cached = [d.shift(-base) for d in _check_entry(entry, context)]
-        _ENTRY_CACHE[key] = cached
-        if len(_ENTRY_CACHE) > _ENTRY_CACHE_SIZE:
-            _ENTRY_CACHE.popitem(last=False)
-    return [d.shift(base) for d in cached]
+        cached = list(block.problems)
+        for item in block.items:
+            if isinstance(item, Entry):
+                cached.extend(_check_entry(item, context))
+        _BLOCK_CACHE[key] = cached
+        if len(_BLOCK_CACHE) > _BLOCK_CACHE_SIZE:
+            _BLOCK_CACHE.popitem(last=False)
+    return cached
 
 
 def _check_entry(entry: Entry, context: CheckContext) -> list[Diagnostic]:
@@ -385,25 +391,31 @@ def move_params_to_end(text: str) -> str:
 
 
 def _duplicate_names(document: Document) -> list[Diagnostic]:
-    seen: dict[str, Entry] = {}
+    """Headings that name an entry must be unique (case-insensitive)."""
+    seen: dict[str, tuple[Heading, int]] = {}
     out: list[Diagnostic] = []
-    for entry in document.entries:
-        if not entry.name or entry.heading is None:
-            continue
-        key = entry.name.casefold()
-        first = seen.get(key)
-        if first is None:
-            seen[key] = entry
-            continue
-        assert first.heading is not None
-        out.append(
-            Diagnostic(
-                entry.heading.title_span,
-                f"another entry is already named '{entry.name}' (line "
-                f"{document.index.line_of(first.heading.span.start) + 1}): names must be unique",
-                Severity.WARNING,
-                "duplicate-name",
-                (Related(first.heading.title_span, "first named here"),),
-            )
-        )
+    pending: tuple[Heading, int] | None = None
+    for block, start in zip(document.blocks, document.starts, strict=True):
+        for item in block.items:
+            if type(item) is Heading:
+                pending = (item, start)
+            elif type(item) is Entry and pending is not None:
+                heading = pending[0]
+                if heading.title:
+                    first = seen.setdefault(heading.title.casefold(), pending)
+                    if first is not pending:
+                        out.append(_duplicate(document, pending, first))
+                pending = None
     return out
+
+
+def _duplicate(document: Document, dup: tuple[Heading, int], first: tuple[Heading, int]) -> Diagnostic:
+    first_span = first[0].title_span.shift(first[1])
+    line = document.index.line_of(first_span.start) + 1
+    return Diagnostic(
+        dup[0].title_span.shift(dup[1]),
+        f"another entry is already named '{dup[0].title}' (line {line}): names must be unique",
+        Severity.WARNING,
+        "duplicate-name",
+        (Related(first_span, "first named here"),),
+    )

@@ -22,6 +22,7 @@ Format summary (see ``docs/format.md``)::
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -105,7 +106,6 @@ class Entry:
     negative_template: Template | None = None
     heading: Heading | None = None  # the heading that names it, if any
     group: Heading | None = None  # the nearest level-1 heading above it
-    index: int = 0
 
     @property
     def name(self) -> str | None:
@@ -126,7 +126,7 @@ class Entry:
             return self.name
         words = self.prompt.split()
         short = " ".join(words[:6])
-        return short + ("…" if len(words) > 6 else "") or f"entry {self.index + 1}"
+        return short + ("…" if len(words) > 6 else "") or "entry"
 
     @property
     def full_span(self) -> Span:
@@ -140,7 +140,7 @@ class Entry:
 
 
 @dataclass
-class _BlockParse:
+class BlockParse:
     """A block parsed on its own; spans are relative to the block start."""
 
     items: list[Heading | Comment | Entry]
@@ -155,7 +155,7 @@ def _shift_template(t: Template, delta: int) -> Template:
     return t.with_offset(t.offset + delta)
 
 
-def _parse_block(text: str) -> _BlockParse:
+def _parse_block(text: str) -> BlockParse:
     items: list[Heading | Comment | Entry] = []
     problems: list[Diagnostic] = []
     # Current entry under construction: list of (start, end, kind) line spans.
@@ -238,7 +238,7 @@ def _parse_block(text: str) -> _BlockParse:
             break
         pos = nl + 1
     flush()
-    return _BlockParse(items, problems)
+    return BlockParse(items, problems)
 
 
 def _blank_comments(text: str, start: int, end: int, lines: list[tuple[int, int, str]]) -> str:
@@ -254,11 +254,11 @@ def _blank_comments(text: str, start: int, end: int, lines: list[tuple[int, int,
     return "".join(chars)
 
 
-_BLOCK_CACHE: OrderedDict[str, _BlockParse] = OrderedDict()
+_BLOCK_CACHE: OrderedDict[str, BlockParse] = OrderedDict()
 _BLOCK_CACHE_SIZE = 100_000
 
 
-def _parse_block_cached(text: str) -> _BlockParse:
+def _parse_block_cached(text: str) -> BlockParse:
     hit = _BLOCK_CACHE.get(text)
     if hit is None:
         hit = _parse_block(text)
@@ -361,16 +361,67 @@ def _read_yaml(text: str, fm: FrontMatter) -> None:
 # -- the document ---------------------------------------------------------------------
 
 
-@dataclass
-class Document:
-    text: str
-    front_matter: FrontMatter | None
-    entries: list[Entry]
-    headings: list[Heading]
-    comments: list[Comment]
-    problems: list[Diagnostic]  # syntax-level problems (front matter, structure)
-    _index: LineIndex | None = field(default=None, repr=False)
+def _split_blocks(text: str, start: int, end: int | None = None) -> Iterator[tuple[int, str]]:
+    """Blocks (runs of non-blank lines) of ``text[start:end]`` with their offsets."""
+    end = len(text) if end is None else end
+    pos = start
+    for match in _BLANK_RUN.finditer(text, start, end):
+        if match.start() > pos and text[pos : match.start()].strip():
+            yield pos, text[pos : match.start()]
+        pos = match.end()
+    if pos < end and text[pos:end].strip():
+        yield pos, text[pos:end]
 
+
+def _absolute(item: Entry, delta: int, heading: Heading | None, group: Heading | None) -> Entry:
+    entry = Entry(
+        _shift_span(item.span, delta),
+        _shift_span(item.prompt_span, delta),
+        item.prompt_source,
+        _shift_template(item.template, delta),
+        heading=heading,
+        group=group,
+    )
+    if item.negative_span is not None and item.negative_template is not None:
+        entry.negative_span = _shift_span(item.negative_span, delta)
+        entry.negative_source = item.negative_source
+        entry.negative_template = _shift_template(item.negative_template, delta)
+    return entry
+
+
+def _absolute_heading(item: Heading, delta: int) -> Heading:
+    return Heading(_shift_span(item.span, delta), item.level, item.title, _shift_span(item.title_span, delta))
+
+
+class Document:
+    """A parsed ``.prompt`` file.
+
+    The body is kept as blocks parsed on their own (spans relative to the
+    block) plus each block's start offset. Absolute views — :attr:`entries`,
+    :attr:`headings`, :meth:`entry_at` — are built on demand, and
+    :meth:`apply_change` re-parses only the blocks an edit touches, so a
+    keystroke in a 10,000-entry file costs one block, not the file.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        front_matter: FrontMatter | None,
+        blocks: list[BlockParse],
+        texts: list[str],
+        starts: list[int],
+        problems: list[Diagnostic],
+    ) -> None:
+        self.text = text
+        self.front_matter = front_matter
+        self.blocks = blocks
+        self.block_texts = texts
+        self.starts = starts
+        self.front_problems = problems
+        self._index: LineIndex | None = None
+        self._all: tuple[list[Entry], list[Heading], list[Comment]] | None = None
+
+    # -- basics -----------------------------------------------------------------------
     @property
     def index(self) -> LineIndex:
         if self._index is None:
@@ -384,18 +435,95 @@ class Document:
     def setting(self, key: str, default: Any = None) -> Any:
         return self.front_matter.get(key, default) if self.front_matter else default
 
+    @property
+    def problems(self) -> list[Diagnostic]:
+        """Syntax-level problems: front matter and block structure."""
+        out = list(self.front_problems)
+        for block, start in zip(self.blocks, self.starts, strict=True):
+            if block.problems:
+                out.extend(p.shift(start) for p in block.problems)
+        return out
+
+    # -- absolute views -------------------------------------------------------------------
+    def _materialize(self) -> tuple[list[Entry], list[Heading], list[Comment]]:
+        if self._all is None:
+            entries: list[Entry] = []
+            headings: list[Heading] = []
+            comments: list[Comment] = []
+            pending: Heading | None = None
+            group: Heading | None = None
+            for block, start in zip(self.blocks, self.starts, strict=True):
+                for item in block.items:
+                    if isinstance(item, Heading):
+                        heading = _absolute_heading(item, start)
+                        headings.append(heading)
+                        if heading.level == 1:
+                            group = heading
+                        pending = heading
+                    elif isinstance(item, Comment):
+                        comments.append(Comment(_shift_span(item.span, start), item.text))
+                    else:
+                        entries.append(_absolute(item, start, pending, group))
+                        pending = None
+            self._all = (entries, headings, comments)
+        return self._all
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self._materialize()[0]
+
+    @property
+    def headings(self) -> list[Heading]:
+        return self._materialize()[1]
+
+    @property
+    def comments(self) -> list[Comment]:
+        return self._materialize()[2]
+
+    def block_at(self, offset: int) -> int:
+        """Index of the last block starting at or before ``offset`` (-1 if none)."""
+        return bisect_right(self.starts, offset) - 1
+
+    def _context_before(self, block: int, item: int) -> tuple[Heading | None, Heading | None]:
+        """(naming heading, group heading) for item ``item`` of block ``block``.
+
+        Walks back: the first heading met before any entry names the item; the
+        first level-1 heading met is its group.
+        """
+        naming: Heading | None = None
+        naming_open = True
+        b, end = block, item
+        while b >= 0:
+            items = self.blocks[b].items
+            for k in range(end - 1, -1, -1):
+                candidate = items[k]
+                if isinstance(candidate, Entry):
+                    naming_open = False
+                elif isinstance(candidate, Heading):
+                    heading = _absolute_heading(candidate, self.starts[b])
+                    if naming_open:
+                        naming, naming_open = heading, False
+                    if candidate.level == 1:
+                        return naming, heading
+            b -= 1
+            end = len(self.blocks[b].items) if b >= 0 else 0
+        return naming, None
+
     def entry_at(self, offset: int) -> Entry | None:
-        """The entry whose span (with its heading) contains ``offset``."""
-        lo, hi = 0, len(self.entries)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.entries[mid].span.end < offset:
-                lo = mid + 1
-            else:
-                hi = mid
-        for entry in self.entries[max(lo - 1, 0) : lo + 1]:
-            if entry.full_span.contains(offset):
-                return entry
+        """The entry whose span (with its heading) contains ``offset``; O(log n) for most files."""
+        b = self.block_at(offset)
+        for candidate_block in (b, b + 1):
+            if not 0 <= candidate_block < len(self.blocks):
+                continue
+            start = self.starts[candidate_block]
+            items = self.blocks[candidate_block].items
+            for k, item in enumerate(items):
+                if not isinstance(item, Entry):
+                    continue
+                pending, group = self._context_before(candidate_block, k)
+                entry = _absolute(item, start, pending, group)
+                if entry.full_span.contains(offset):
+                    return entry
         return None
 
     def entries_in(self, span: Span) -> list[Entry]:
@@ -407,64 +535,62 @@ class Document:
             if entry.negative_template is not None:
                 yield entry, entry.negative_template
 
+    # -- incremental update -----------------------------------------------------------------
+    def apply_change(self, start: int, end: int, new_text: str) -> Document:
+        """The document after replacing ``text[start:end]`` with ``new_text``.
 
-def _split_blocks(text: str, start: int) -> Iterator[tuple[int, str]]:
-    pos = start
-    for match in _BLANK_RUN.finditer(text, start):
-        if match.start() > pos:
-            yield pos, text[pos : match.start()]
-        pos = match.end()
-    if pos < len(text):
-        yield pos, text[pos:]
+        Re-parses only the blocks around the change; blocks after it move by
+        the length difference. Changes that touch the front matter re-parse all.
+        """
+        text = self.text[:start] + new_text + self.text[end:]
+        fm_end = self.front_matter.span.end if self.front_matter else 0
+        if (
+            start <= fm_end + 1
+            or not self.blocks
+            or (_FM_OPEN.match(text) is not None) != (self.front_matter is not None)
+        ):
+            return parse_document(text)
+        delta = len(new_text) - (end - start)
+        # Blocks that touch [start - 1, end + 1], plus one neighbour each side (blank
+        # lines appearing or vanishing can merge or split blocks).
+        first = max(self.block_at(start - 1) - 1, 0)
+        last = min(self.block_at(end + 1) + 1, len(self.blocks) - 1)
+        region_start = self.starts[first] if first > 0 else fm_end
+        region_end_old = (
+            self.starts[last] + len(self.block_texts[last]) if last < len(self.blocks) - 1 else len(self.text)
+        )
+        region_end = region_end_old + delta
+        new_blocks: list[BlockParse] = []
+        new_texts: list[str] = []
+        new_starts: list[int] = []
+        for block_start, block_text in _split_blocks(text, region_start, region_end):
+            new_blocks.append(_parse_block_cached(block_text))
+            new_texts.append(block_text)
+            new_starts.append(block_start)
+        tail = last + 1
+        fm = self.front_matter
+        return Document(
+            text,
+            fm,
+            self.blocks[:first] + new_blocks + self.blocks[tail:],
+            self.block_texts[:first] + new_texts + self.block_texts[tail:],
+            self.starts[:first] + new_starts + [s + delta for s in self.starts[tail:]],
+            self.front_problems,
+        )
 
 
 def parse_document(text: str) -> Document:
     """Parse ``text`` into a :class:`Document`. Never raises."""
     front_matter = _parse_front_matter(text)
-    body_start = front_matter.span.end if front_matter else 0
-    entries: list[Entry] = []
-    headings: list[Heading] = []
-    comments: list[Comment] = []
     problems: list[Diagnostic] = list(front_matter.problems) if front_matter else []
     if front_matter is not None and not front_matter.closed:
-        return Document(text, front_matter, entries, headings, comments, problems)
-
-    pending: Heading | None = None  # a heading still waiting for its entry
-    group: Heading | None = None
+        return Document(text, front_matter, [], [], [], problems)
+    body_start = front_matter.span.end if front_matter else 0
+    blocks: list[BlockParse] = []
+    texts: list[str] = []
+    starts: list[int] = []
     for block_start, block_text in _split_blocks(text, body_start):
-        if not block_text.strip():
-            continue
-        parsed = _parse_block_cached(block_text)
-        for problem in parsed.problems:
-            problems.append(problem.shift(block_start))
-        for item in parsed.items:
-            if isinstance(item, Heading):
-                heading = Heading(
-                    _shift_span(item.span, block_start),
-                    item.level,
-                    item.title,
-                    _shift_span(item.title_span, block_start),
-                )
-                headings.append(heading)
-                if heading.level == 1:
-                    group = heading
-                pending = heading
-            elif isinstance(item, Comment):
-                comments.append(Comment(_shift_span(item.span, block_start), item.text))
-            else:
-                entry = Entry(
-                    _shift_span(item.span, block_start),
-                    _shift_span(item.prompt_span, block_start),
-                    item.prompt_source,
-                    _shift_template(item.template, block_start),
-                    heading=pending,
-                    group=group,
-                    index=len(entries),
-                )
-                if item.negative_span is not None and item.negative_template is not None:
-                    entry.negative_span = _shift_span(item.negative_span, block_start)
-                    entry.negative_source = item.negative_source
-                    entry.negative_template = _shift_template(item.negative_template, block_start)
-                entries.append(entry)
-                pending = None
-    return Document(text, front_matter, entries, headings, comments, problems)
+        blocks.append(_parse_block_cached(block_text))
+        texts.append(block_text)
+        starts.append(block_start)
+    return Document(text, front_matter, blocks, texts, starts, problems)

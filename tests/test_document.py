@@ -147,3 +147,4 @@ def test_incremental_changes_match_a_fresh_parse() -> None:
         assert [_view(e) for e in doc.entries] == [_view(e) for e in fresh.entries]
         assert [(h.span, h.title) for h in doc.headings] == [(h.span, h.title) for h in fresh.headings]
         assert doc.problems == fresh.problems
+        assert doc.index.line_starts == fresh.index.line_starts  # kept up to date incrementally

@@ -34,3 +34,26 @@ def test_span_helpers() -> None:
     assert Span(1, 3).overlaps(Span(2, 5))
     assert not Span(1, 3).overlaps(Span(3, 5))
     assert Span(1, 3).shift(2) == Span(3, 5)
+
+
+def test_incremental_index_matches_a_fresh_one() -> None:
+    import random
+
+    rnd = random.Random(5)
+    text = "a\nbb\r\n😀\n\nccc"
+    index = LineIndex(text)
+    for _ in range(500):
+        start = rnd.randint(0, len(text))
+        end = min(len(text), start + rnd.randint(0, 4))
+        new = rnd.choice(["", "x", "\n", "\r\n", "😀\n", "yy\nz"])
+        index = index.apply_change(start, end, new)
+        text = text[:start] + new + text[end:]
+        assert index.text == text
+        assert index.line_starts == LineIndex(text).line_starts
+
+
+def test_other_encodings() -> None:
+    index = LineIndex("é😀x")
+    assert index.position(2, "utf-8") == Position(0, 6)
+    assert index.position(2, "utf-32") == Position(0, 2)
+    assert index.offset(Position(0, 6), "utf-8") == 2

@@ -542,6 +542,12 @@ class Document:
         Re-parses only the blocks around the change; blocks after it move by
         the length difference. Changes that touch the front matter re-parse all.
         """
+        updated = self._apply_change(start, end, new_text)
+        if self._index is not None:
+            updated._index = self._index.apply_change(start, end, new_text)
+        return updated
+
+    def _apply_change(self, start: int, end: int, new_text: str) -> Document:
         text = self.text[:start] + new_text + self.text[end:]
         fm_end = self.front_matter.span.end if self.front_matter else 0
         if (

@@ -1,0 +1,152 @@
+"""User settings shared by the CLI and the language server, with validation.
+
+Invalid values never stop anything: they fall back to the default and each
+one produces a message that says which setting, what was wrong and what is
+used instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .targets import DEFAULT_TARGET, TARGETS, resolve_target
+
+BACKENDS = ("offline", "openai")
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = "offline"
+    target: str = DEFAULT_TARGET
+    variations: int = 4
+    seed: int = 0
+    wildcards: tuple[str, ...] = ()
+    knowledge: tuple[str, ...] = ()
+    # LLM backend (OpenAI-compatible); the API key is never a setting.
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    temperature: float = 0.8
+    timeout: float = 60.0
+    max_retries: int = 2
+    organization: str | None = None
+    project: str | None = None
+    fallback_to_offline: bool = False
+    cache: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# camelCase (editor settings) and snake_case are both accepted.
+_ALIASES = {
+    "baseUrl": "base_url",
+    "maxRetries": "max_retries",
+    "fallbackToOffline": "fallback_to_offline",
+    "wildcardFolders": "wildcards",
+    "knowledgeFolders": "knowledge",
+    "variationCount": "variations",
+}
+
+
+def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Settings from a mapping (e.g. initializationOptions), plus messages for bad values."""
+    settings = base or Settings()
+    problems: list[str] = []
+    if raw is None:
+        return settings, problems
+    if not isinstance(raw, Mapping):
+        return settings, [f"settings must be an object, got {type(raw).__name__}: using defaults"]
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _ALIASES.get(key, key)
+        if value is None:
+            continue
+        checker = _CHECKS.get(name)
+        if checker is None:
+            continue  # unknown keys belong to other tools or newer versions
+        ok, converted, why = checker(value)
+        if ok:
+            changes[name] = converted
+        else:
+            default = getattr(Settings(), name)
+            problems.append(f"setting '{key}': {why}; using {default!r}")
+    return replace(settings, **changes), problems
+
+
+def _choice(options: tuple[str, ...]) -> Any:
+    def check(value: Any) -> tuple[bool, Any, str]:
+        if isinstance(value, str) and value.strip().lower() in options:
+            return True, value.strip().lower(), ""
+        return False, None, f"{value!r} is not one of {', '.join(options)}"
+
+    return check
+
+
+def _target(value: Any) -> tuple[bool, Any, str]:
+    target = resolve_target(value) if isinstance(value, str) else None
+    if target:
+        return True, target.name, ""
+    return False, None, f"{value!r} is not a target ({', '.join(TARGETS)})"
+
+
+def _int_range(low: int, high: int) -> Any:
+    def check(value: Any) -> tuple[bool, Any, str]:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return False, None, f"{value!r} is not a whole number from {low} to {high}"
+        return True, value, ""
+
+    return check
+
+
+def _float_range(low: float, high: float) -> Any:
+    def check(value: Any) -> tuple[bool, Any, str]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            return False, None, f"{value!r} is not a number from {low} to {high}"
+        return True, float(value), ""
+
+    return check
+
+
+def _text(value: Any) -> tuple[bool, Any, str]:
+    if isinstance(value, str):
+        return True, value.strip() or None, ""
+    return False, None, f"{value!r} is not text"
+
+
+def _model(value: Any) -> tuple[bool, Any, str]:
+    if isinstance(value, str) and value.strip():
+        return True, value.strip(), ""
+    return False, None, f"{value!r} is not a model name"
+
+
+def _paths(value: Any) -> tuple[bool, Any, str]:
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return True, tuple(v for v in value if v.strip()), ""
+    return False, None, f"{value!r} is not a folder or a list of folders"
+
+
+def _flag(value: Any) -> tuple[bool, Any, str]:
+    if isinstance(value, bool):
+        return True, value, ""
+    return False, None, f"{value!r} is not true or false"
+
+
+_CHECKS: dict[str, Any] = {
+    "backend": _choice(BACKENDS),
+    "target": _target,
+    "variations": _int_range(1, 100),
+    "seed": _int_range(0, 2**63 - 1),
+    "wildcards": _paths,
+    "knowledge": _paths,
+    "model": _model,
+    "base_url": _text,
+    "temperature": _float_range(0.0, 2.0),
+    "timeout": _float_range(1.0, 3600.0),
+    "max_retries": _int_range(0, 10),
+    "organization": _text,
+    "project": _text,
+    "fallback_to_offline": _flag,
+    "cache": _flag,
+}

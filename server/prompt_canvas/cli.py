@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    sub.add_parser("serve", help="run the language server (stdio; --tcp HOST:PORT)", add_help=False)
     return parser
 
 
@@ -316,8 +317,15 @@ def main(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == [
+        "serve"
+    ]:  # the language server has its own options; keep its imports out of the CLI's path
+        from .lsp.server import main as serve
+
+        return serve(raw[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(raw)
     if args.command is None:
         parser.print_help(stderr)
         return EXIT_USAGE

@@ -8,7 +8,7 @@ used instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .targets import DEFAULT_TARGET, TARGETS, resolve_target
@@ -34,7 +34,6 @@ class Settings:
     project: str | None = None
     fallback_to_offline: bool = False
     cache: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 # camelCase (editor settings) and snake_case are both accepted.
@@ -58,6 +57,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         return settings, [f"settings must be an object, got {type(raw).__name__}: using defaults"]
     changes: dict[str, Any] = {}
     for key, value in raw.items():
+        key = str(key)
         name = _ALIASES.get(key, key)
         if value is None:
             continue

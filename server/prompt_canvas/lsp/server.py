@@ -1,0 +1,152 @@
+"""``prompt-canvas serve``: the language server.
+
+A thin adapter: documents are parsed and checked by the core; features live
+in one module each (:mod:`.diagnostics`, :mod:`.actions`, :mod:`.commands`,
+:mod:`.completion`, :mod:`.hover`, :mod:`.navigation`, :mod:`.configuration`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..settings import Settings
+from .jobs import Jobs
+from .store import Store
+
+log = logging.getLogger("prompt_canvas.lsp")
+
+
+class PromptCanvasProtocol(LanguageServerProtocol):
+    """Routes ``$/cancelRequest`` to the job a request started (see :mod:`.jobs`)."""
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        server = self._server
+        if isinstance(server, PromptCanvasServer):
+            server.jobs.cancel_request(msg_id)
+        super()._handle_cancel_notification(msg_id)
+
+
+class PromptCanvasServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "prompt-canvas",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=PromptCanvasProtocol,
+        )
+        self.store = Store()
+        self.settings = Settings()
+        self.jobs = Jobs()
+        self.diagnostics_delay = 0.15  # seconds after the last keystroke
+        self.init_options: dict[str, Any] = {}
+        # Strong references to fire-and-forget tasks (asyncio keeps only weak ones).
+        self.background: set[asyncio.Future[Any]] = set()
+
+    def spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    @property
+    def encoding(self) -> str:
+        return self.store.encoding
+
+    def message(self, text: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"Prompt Canvas: {text}"))
+
+    def log(self, text: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=text))
+
+
+def create_server() -> PromptCanvasServer:
+    from . import actions, commands, completion, configuration, diagnostics, hover, navigation
+
+    server = PromptCanvasServer()
+    for module in (configuration, diagnostics, actions, commands, completion, hover, navigation):
+        module.register(server)
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: PromptCanvasServer, params: types.InitializeParams) -> None:
+        ls.process_id = params.process_id
+        root = None
+        if params.workspace_folders:
+            root = params.workspace_folders[0].uri
+        elif params.root_uri:
+            root = params.root_uri
+        if root and root.startswith("file:"):
+            path = to_fs_path(root)
+            ls.store.workspace_root = Path(path) if path else None
+        configuration.apply_initialization_options(ls, params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    def on_initialized(ls: PromptCanvasServer, params: types.InitializedParams) -> None:
+        ls.store.encoding = str(ls.server_capabilities.position_encoding or "utf-16")
+        ls.spawn(_watch_parent(ls))
+        configuration.pull_configuration(ls)
+
+    return server
+
+
+async def _watch_parent(server: PromptCanvasServer, interval: float = 2.0) -> None:
+    """Exit when the editor that started us is gone (LSP's processId)."""
+    while True:
+        await asyncio.sleep(interval)
+        pid = server.process_id
+        if pid and not _alive(pid):
+            log.info("client process %s is gone: exiting", pid)
+            os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="prompt-canvas serve", description="Run the Prompt Canvas language server."
+    )
+    parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
+    parser.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on a TCP port instead, e.g. 127.0.0.1:2087"
+    )
+    parser.add_argument("--log-file", type=Path, help="write the server's own log here")
+    parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        filename=args.log_file, level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        try:
+            server.start_tcp(host or "127.0.0.1", int(port))
+        except ValueError:
+            parser.error(f"--tcp needs HOST:PORT, got {args.tcp!r}")
+    else:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -54,6 +54,12 @@ class Editor:
     message_choice: int | None = None  # which action showMessageRequest answers with
     message_requests: list[types.ShowMessageRequestParams] = field(default_factory=list)
     apply_delay: float = 0.0
+    # Called (and awaited) when the server asks to create a progress token,
+    # before answering: lets a test type into a document while a command runs.
+    before_progress: Any = None
+    # Called once before the next applyEdit is checked (a keystroke racing the edit).
+    before_apply: Any = None
+    progress_tokens: list[Any] = field(default_factory=list)
 
     def install(self) -> None:
         fix_code_action_structuring(self.client)
@@ -64,6 +70,19 @@ class Editor:
                 await asyncio.sleep(self.apply_delay)
             return self.apply(params)
 
+        # Replace pytest-lsp's default handler (keeping its bookkeeping below).
+        self.client.protocol.fm.features.pop(types.WINDOW_WORK_DONE_PROGRESS_CREATE, None)
+
+        @self.client.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        async def create_progress(params: types.WorkDoneProgressCreateParams) -> None:
+            self.client.progress_reports.setdefault(params.token, [])
+            self.progress_tokens.append(params.token)
+            if self.before_progress is not None:
+                hook, self.before_progress = self.before_progress, None
+                result = hook(params.token)
+                if asyncio.iscoroutine(result):
+                    await result
+
         @self.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             self.message_requests.append(params)
@@ -72,6 +91,9 @@ class Editor:
             return params.actions[self.message_choice]
 
     def apply(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        if self.before_apply is not None:
+            hook, self.before_apply = self.before_apply, None
+            hook()
         changes = params.edit.document_changes or []
         for change in changes:
             assert isinstance(change, types.TextDocumentEdit), change

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.uris import from_fs_path
 
 from ..checks import document_target
@@ -262,7 +262,7 @@ async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, An
         report(f"“{request.phrase[:60]}”")
         return await expander.expand(request)
 
-    expansion = await ls.jobs.run(ls, "Expanding prompt", work)
+    expansion = await ls.jobs.progress(ls, "Expanding prompt", work)
     entry = doc.document.entry_at(target.span.start)
     whole_entry = entry is not None and entry.prompt_span == target.span
     add_negative = (
@@ -310,7 +310,7 @@ async def _variations(ls: PromptCanvasServer, target: Target, options: dict[str,
         await asyncio.sleep(0)
         return vary(target.original, count, seed, mode, tgt, library, expander).prompts
 
-    return await ls.jobs.run(ls, "Generating variations", work)
+    return await ls.jobs.progress(ls, "Generating variations", work)
 
 
 async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -407,13 +407,15 @@ def register(server: PromptCanvasServer) -> None:
             try:
                 result = fn(ls, args)
                 if asyncio.iscoroutine(result):
-                    result = await result
+                    result = await ls.jobs.command(ls, result)
                 return result
             except (CommandError, ExpandError, VaryError) as exc:
                 ls.message(f"{name}: {exc}", types.MessageType.Error)
                 return {"applied": False, "error": str(exc)}
             except JobCancelled as exc:
-                ls.log(str(exc))
+                ls.log(f"{name}: {exc}")
+                if exc.by_request:
+                    raise JsonRpcRequestCancelled(f"{name} was cancelled; nothing was changed") from None
                 return {"applied": False, "cancelled": True}
 
         return handler

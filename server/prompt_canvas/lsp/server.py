@@ -35,8 +35,8 @@ class PromptCanvasProtocol(LanguageServerProtocol):
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         server = self._server
-        if isinstance(server, PromptCanvasServer):
-            server.jobs.cancel_request(msg_id)
+        if isinstance(server, PromptCanvasServer) and server.jobs.cancel_request(msg_id):
+            return  # the job answers the request itself, with a RequestCancelled error
         super()._handle_cancel_notification(msg_id)
 
 

@@ -46,7 +46,11 @@ def run_nvim(tmp_path: Path, scenario: str) -> tuple[dict, str]:  # type: ignore
     }
     proc = subprocess.run(
         ["nvim", "--headless", "-n", "-i", "NONE", "-u", str(HERE / "editors" / "nvim_e2e.lua")],
-        env=env, capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     result = json.loads(proc.stdout.strip().splitlines()[-1])

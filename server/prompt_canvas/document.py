@@ -28,8 +28,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from .diagnostics import Diagnostic, Related, Severity
 from .template import Template, scan
 from .text import LineIndex, Span
@@ -301,6 +299,8 @@ def _parse_front_matter(text: str) -> FrontMatter | None:
 
 
 def _read_yaml(text: str, fm: FrontMatter) -> None:
+    import yaml  # only files with front matter need it; keeps server start-up light
+
     body = text[fm.body_span.start : fm.body_span.end]
     base = fm.body_span.start
     if not body.strip():

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import UserError
 from .expanders.base import ExpandRequest
 from .expanders.offline import OfflineExpander, Treatment, defaults
 from .knowledge import Concept
@@ -29,7 +30,7 @@ MAX_VARIATIONS = 100
 SHORT_PHRASE_WORDS = 8
 
 
-class VaryError(ValueError):
+class VaryError(UserError, ValueError):
     """Variations that cannot be made; the message says why and where."""
 
 

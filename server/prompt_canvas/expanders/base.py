@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from ..errors import UserError
 from ..targets import DEFAULT_TARGET
 
 
@@ -31,7 +32,7 @@ class Expansion:
         return asdict(self)
 
 
-class ExpandError(Exception):
+class ExpandError(UserError):
     """An expansion that could not be made; the message is meant for the user."""
 
 

@@ -22,16 +22,16 @@ from pygls.uris import from_fs_path
 
 from ..checks import document_target
 from ..edits import TextEdit, insert_variations
-from ..expanders.base import ExpandError, ExpandRequest
-from ..expanders.offline import OfflineExpander
+from ..errors import UserError
+from ..expanders.base import ExpandRequest
 from ..targets import TARGETS, resolve_target
 from ..text import Span
-from ..variations import VaryError, vary
 from .convert import to_range, to_span
 from .jobs import JobCancelled
 from .store import OpenDocument, UnknownDocument
 
 if TYPE_CHECKING:
+    from ..expanders.offline import OfflineExpander
     from .server import PromptCanvasServer
 
 EXPAND = "promptCanvas.expand"
@@ -43,7 +43,7 @@ COMMANDS = [EXPAND, VARY, PICK, CREATE_WILDCARD]
 _MODES = ("auto", "template", "semantic")
 
 
-class CommandError(Exception):
+class CommandError(UserError):
     """A failure to report to the user (no edit was made)."""
 
 
@@ -211,6 +211,8 @@ async def apply_edits(
 
 
 def _expander(ls: PromptCanvasServer) -> OfflineExpander:
+    from ..expanders.offline import OfflineExpander  # the knowledge base loads on first use
+
     cached = getattr(ls, "_offline_expander", None)
     if cached is None:
         folders = [Path(p) for p in ls.settings.knowledge]
@@ -304,6 +306,8 @@ async def _variations(ls: PromptCanvasServer, target: Target, options: dict[str,
     library = ls.store.wildcards_for(doc, ls.settings)
     tgt = ls.store.target_for(doc, ls.settings).name
     expander = _expander(ls)
+
+    from ..variations import vary
 
     async def work(report: Callable[[str], None]) -> list[str]:
         report(f"{count} variations")
@@ -409,7 +413,7 @@ def register(server: PromptCanvasServer) -> None:
                 if asyncio.iscoroutine(result):
                     result = await ls.jobs.command(ls, result)
                 return result
-            except (CommandError, ExpandError, VaryError) as exc:
+            except UserError as exc:
                 ls.message(f"{name}: {exc}", types.MessageType.Error)
                 return {"applied": False, "error": str(exc)}
             except JobCancelled as exc:

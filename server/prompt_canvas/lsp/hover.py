@@ -10,7 +10,6 @@ from ..checks import representative_text
 from ..document import FRONT_MATTER_KEYS, Entry
 from ..targets import Target, resolve_target
 from ..template import Variant, Wildcard
-from ..variations import combinations
 from .convert import to_offset, to_range
 
 if TYPE_CHECKING:
@@ -21,6 +20,8 @@ MAX_VALUES = 20
 
 
 def hover(ls: PromptCanvasServer, doc: OpenDocument, position: types.Position) -> types.Hover | None:
+    from ..variations import combinations
+
     document = doc.document
     index = document.index
     offset = to_offset(index, position, ls.encoding)
@@ -96,6 +97,8 @@ def _entry_text(ls: PromptCanvasServer, doc: OpenDocument, entry: Entry, target:
     else:
         lines.append(f"words: {len(text.split())} (aim for {target.words[0]}-{target.words[1]})")
     if not entry.template.is_plain:
+        from ..variations import combinations
+
         total = combinations(entry.template, ls.store.wildcards_for(doc, ls.settings))
         lines.append(f"combinations: {total:,}" if total is not None else "combinations: unknown")
     return "  \n".join(lines)

@@ -20,6 +20,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -31,7 +32,28 @@ log = logging.getLogger("prompt_canvas.lsp")
 
 
 class PromptCanvasProtocol(LanguageServerProtocol):
-    """Routes ``$/cancelRequest`` to the job a request started (see :mod:`.jobs`)."""
+    """pygls' protocol with two changes.
+
+    - ``$/cancelRequest`` reaches the job a request started (see :mod:`.jobs`).
+    - Open documents live in our :class:`~.store.Store` (parsed, updated
+      incrementally); pygls' own copy is not kept, as updating it re-splits the
+      whole text on every keystroke.
+    """
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         server = self._server

@@ -11,6 +11,7 @@ import difflib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from .diagnostics import Diagnostic, Related, Severity
@@ -88,11 +89,14 @@ def check_document(document: Document, context: CheckContext) -> list[Diagnostic
     diagnostics = list(document.front_problems)
     if document.front_matter is not None:
         diagnostics.extend(check_front_matter(document.front_matter))
-    key = context.key
-    for block, text, start in zip(document.blocks, document.block_texts, document.starts, strict=True):
-        relative = _block_diagnostics(block, text, context, key)
-        if relative:
-            diagnostics.extend(d.shift(start) for d in relative)
+    cache = _cache_for(context.key)
+    texts = document.block_texts
+    found = list(map(cache.get, texts))  # one C-level pass; misses are None
+    for i in [i for i, rel in enumerate(found) if rel is None]:
+        found[i] = cache[texts[i]] = _block_diagnostics(document.blocks[i], context)
+    starts = document.starts
+    for i in [i for i, rel in enumerate(found) if rel]:
+        diagnostics.extend(d.shift(starts[i]) for d in found[i] or ())
     diagnostics.extend(_duplicate_names(document))
     diagnostics.sort(key=lambda d: (d.span.start, d.span.end))
     return diagnostics
@@ -171,25 +175,28 @@ def _front_matter_value_problem(name: str, value: Any) -> str | None:
 
 # -- entries ------------------------------------------------------------------------
 
-_BLOCK_CACHE: OrderedDict[tuple[Any, ...], list[Diagnostic]] = OrderedDict()
-_BLOCK_CACHE_SIZE = 200_000
+_CACHES: OrderedDict[tuple[Any, ...], dict[str, list[Diagnostic]]] = OrderedDict()
+_CACHE_BLOCKS = 200_000  # per context
 
 
-def _block_diagnostics(
-    block: BlockParse, text: str, context: CheckContext, context_key: tuple[Any, ...]
-) -> list[Diagnostic]:
-    """Diagnostics of one block, relative to its start, cached on its text."""
-    key = (text, context_key)
-    cached = _BLOCK_CACHE.get(key)
-    if cached is None:
-        cached = list(block.problems)
-        for item in block.items:
-            if isinstance(item, Entry):
-                cached.extend(_check_entry(item, context))
-        _BLOCK_CACHE[key] = cached
-        if len(_BLOCK_CACHE) > _BLOCK_CACHE_SIZE:
-            _BLOCK_CACHE.popitem(last=False)
-    return cached
+def _cache_for(context_key: tuple[Any, ...]) -> dict[str, list[Diagnostic]]:
+    """Block-text -> diagnostics for one check context (target, wildcard state)."""
+    cache = _CACHES.get(context_key)
+    if cache is None or len(cache) > _CACHE_BLOCKS:
+        cache = _CACHES[context_key] = {}
+        while len(_CACHES) > 8:
+            _CACHES.popitem(last=False)
+    _CACHES.move_to_end(context_key)
+    return cache
+
+
+def _block_diagnostics(block: BlockParse, context: CheckContext) -> list[Diagnostic]:
+    """Diagnostics of one block, relative to its start."""
+    out = list(block.problems)
+    for item in block.items:
+        if isinstance(item, Entry):
+            out.extend(_check_entry(item, context))
+    return out
 
 
 def _check_entry(entry: Entry, context: CheckContext) -> list[Diagnostic]:
@@ -392,6 +399,9 @@ def move_params_to_end(text: str) -> str:
 
 def _duplicate_names(document: Document) -> list[Diagnostic]:
     """Headings that name an entry must be unique (case-insensitive)."""
+    keys = list(chain.from_iterable(b.name_keys for b in document.blocks))
+    if len(set(keys)) == len(keys):
+        return []  # no title repeats: nothing to look at closely
     seen: dict[str, tuple[Heading, int]] = {}
     out: list[Diagnostic] = []
     pending: tuple[Heading, int] | None = None

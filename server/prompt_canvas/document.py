@@ -143,6 +143,11 @@ class BlockParse:
 
     items: list[Heading | Comment | Entry]
     problems: list[Diagnostic]
+    # Case-folded titles of headings that may name an entry (followed by one in
+    # this block, or last in it): lets the duplicate-name check skip its exact
+    # pass when no title repeats at all.
+    name_keys: tuple[str, ...] = ()
+    has_group: bool = False  # holds a level-1 heading
 
 
 def _shift_span(span: Span, delta: int) -> Span:
@@ -236,7 +241,14 @@ def _parse_block(text: str) -> BlockParse:
             break
         pos = nl + 1
     flush()
-    return BlockParse(items, problems)
+    keys = []
+    for i, item in enumerate(items):
+        if isinstance(item, Heading) and item.title:
+            rest = [x for x in items[i + 1 :] if not isinstance(x, Comment)]
+            if not rest or isinstance(rest[0], Entry):
+                keys.append(item.title.casefold())
+    has_group = any(isinstance(item, Heading) and item.level == 1 for item in items)
+    return BlockParse(items, problems, tuple(keys), has_group)
 
 
 def _blank_comments(text: str, start: int, end: int, lines: list[tuple[int, int, str]]) -> str:
@@ -500,12 +512,15 @@ class Document:
                 if isinstance(candidate, Entry):
                     naming_open = False
                 elif isinstance(candidate, Heading):
-                    heading = _absolute_heading(candidate, self.starts[b])
                     if naming_open:
-                        naming, naming_open = heading, False
+                        naming, naming_open = _absolute_heading(candidate, self.starts[b]), False
                     if candidate.level == 1:
-                        return naming, heading
+                        group = _absolute_heading(candidate, self.starts[b])
+                        return naming, naming if naming is not None and naming.span == group.span else group
             b -= 1
+            if not naming_open:  # only the group is left to find: skip blocks without one
+                while b >= 0 and not self.blocks[b].has_group:
+                    b -= 1
             end = len(self.blocks[b].items) if b >= 0 else 0
         return naming, None
 

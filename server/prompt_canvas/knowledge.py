@@ -77,6 +77,11 @@ class Concept:
     aliases: tuple[str, ...] = ()
     details: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
+    proper: bool = False  # a named place (Paris, Marrakech): no article, no stand-in names
+    # Other names for the very same thing, usable in its place in a prompt
+    # ("bengal tiger" for tiger, "rainforest" for jungle). Unlike aliases they
+    # are not matched in phrases; they add concrete words to expansions.
+    names: tuple[str, ...] = ()
 
     def facet(self, name: str) -> tuple[str, ...]:
         return self.details.get(name, ())
@@ -126,7 +131,7 @@ def concepts_from_data(data: Any, source: str) -> list[tuple[Concept, bool]]:
         kind = item.get("kind", "object" if not extend else "")
         if kind and kind not in KINDS:
             raise KnowledgeError(f"{where}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
-        unknown = set(item) - {"name", "kind", "aliases", "extend", *FACETS}
+        unknown = set(item) - {"name", "kind", "aliases", "names", "extend", "proper", *FACETS}
         if unknown:
             raise KnowledgeError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
         details = {f: _as_str_list(item.get(f), f"{where}.{f}") for f in FACETS if item.get(f)}
@@ -136,6 +141,8 @@ def concepts_from_data(data: Any, source: str) -> list[tuple[Concept, bool]]:
             aliases=_as_str_list(item.get("aliases"), f"{where}.aliases"),
             details=details,
             source=source,
+            proper=bool(item.get("proper", False)),
+            names=_as_str_list(item.get("names"), f"{where}.names"),
         )
         out.append((concept, extend))
     return out
@@ -172,9 +179,19 @@ class KnowledgeBase:
                 aliases=tuple(dict.fromkeys((*existing.aliases, *concept.aliases))),
                 details=details,
                 source=concept.source,
+                proper=concept.proper or existing.proper,
+                names=tuple(dict.fromkeys((*existing.names, *concept.names))),
             )
         elif not concept.kind:
-            concept = Concept(concept.name, "object", concept.aliases, concept.details, concept.source)
+            concept = Concept(
+                concept.name,
+                "object",
+                concept.aliases,
+                concept.details,
+                concept.source,
+                concept.proper,
+                concept.names,
+            )
         self.concepts[concept.name] = concept
         for term in concept.terms:
             self.by_term[term] = concept
@@ -232,7 +249,7 @@ def validate(paths: Iterable[Path]) -> list[str]:
                 problems.append(
                     f"{path}: {concept.name!r} has {concept.detail_count} details (at least {MIN_DETAILS})"
                 )
-            for facet, values in concept.details.items():
+            for facet, values in (*concept.details.items(), ("names", concept.names)):
                 for value in values:
                     bad = FORBIDDEN_IN_DETAIL.search(value)
                     if bad:

@@ -107,6 +107,8 @@ class Scene:
     mood: list[str] = field(default_factory=list)
     style: str | None = None
     art_name: str | None = None
+    identity: str | None = None
+    place_identity: str | None = None
 
     def trim_one(self) -> bool:
         """Drop one detail, least important first; False when nothing is left to drop."""
@@ -158,36 +160,24 @@ def noun_phrase(phrase: str) -> str:
 
 
 def _word_count(text: str) -> int:
-    return len(re.findall(r"[\w'’-]+", text))
+    """Words as prompt-length guides count them (hyphenated parts separately)."""
+    return len(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()))
 
 
 # -- natural language ---------------------------------------------------------------
 
-_SETTING = (
-    "Around it, {}.",
-    "The setting: {}.",
-    "In the surroundings, {}.",
-    "Nearby, {}.",
-    "{}.",
-    "All around lie {}.",
-)
-_LIGHT = (
-    "{light}, with a palette of {palette}.",
-    "Lit by {light}; colours of {palette}.",
-    "{light}; {palette}.",
-    "The light: {light}. The colours: {palette}.",
-)
-_FRAME = (
-    "{comp}. Mood: {mood}.",
-    "{comp}; the feeling is {mood}.",
-    "{comp}, {mood}.",
-    "Framed as {comp}, the mood {mood}.",
-)
+# Plain joins: label words ("the setting:", "mood:") add nothing a generator can use.
+_SETTING = ("{}.", "Around it, {}.", "{}.")
+_LIGHT = ("{light}; {palette}.", "{light}, {palette}.")
+_FRAME = ("{comp}; {mood}.", "{comp}, {mood}.")
 
 
 def _sentences(scene: Scene, rng: random.Random, constraint: str | None) -> str:
     medium = scene.medium[0] if scene.medium else "image"
-    if scene.art_name and scene.art_name.lower() not in medium.lower():
+    if scene.art_name and scene.art_name.lower() in scene.phrase.lower():
+        opener = f"An image of {noun_phrase(scene.phrase)}"  # the phrase already names the style
+        extra_medium = scene.medium
+    elif scene.art_name and scene.art_name.lower() not in medium.lower():
         opener = f"{_cap(_article(scene.art_name))} {scene.art_name} image of {noun_phrase(scene.phrase)}"
         extra_medium = scene.medium
     else:
@@ -197,9 +187,15 @@ def _sentences(scene: Scene, rng: random.Random, constraint: str | None) -> str:
         opener += (
             f" in the style of {scene.style}" if "style" not in scene.style.lower() else f", {scene.style}"
         )
-    parts = [f"{opener}: {_join(scene.subject)}." if scene.subject else f"{opener}."]
+    if scene.identity and scene.subject:
+        parts = [f"{opener} — {_article(scene.identity)} {scene.identity}: {_join(scene.subject)}."]
+    else:
+        parts = [f"{opener}: {_join(scene.subject)}." if scene.subject else f"{opener}."]
     if scene.setting:
-        parts.append(_cap(rng.choice(_SETTING).format(_join(scene.setting))))
+        setting = _join(scene.setting)
+        if scene.place_identity:
+            setting = f"{_article(scene.place_identity)} {scene.place_identity}: {setting}"
+        parts.append(_cap(rng.choice(_SETTING).format(setting)))
     light = ", ".join(scene.lighting) or "natural light"
     palette = _join(scene.palette) or "natural colours"
     parts.append(_cap(rng.choice(_LIGHT).format(light=light, palette=palette)))
@@ -249,7 +245,7 @@ def render(
     d = defaults()
     if target.name in ("dalle", "flux"):
         constraint = rng.choice(d["constraints"]["dalle"]) if target.name == "dalle" else None
-        high = target.words[1]
+        high = target.words[1] - 3  # a margin under the target's word range
         local = rng.random()
         text = _sentences(scene, random.Random(local), constraint)
         while _word_count(text) > high and scene.trim_one():

@@ -118,6 +118,18 @@ class OfflineExpander:
         )
         return Expansion(phrase, prompt, negative, target.name, self.name, request.seed)
 
+    @staticmethod
+    def _identity(concept: Concept, phrase_words: list[str], rng: random.Random) -> str | None:
+        """Another name for the concept that adds to the phrase ("bengal tiger", "rainforest").
+
+        Only the concept's curated ``names`` qualify, minus any the phrase already says.
+        """
+        if concept.proper or not concept.names:
+            return None
+        said = {_stem(w) for w in phrase_words}
+        options = [n for n in concept.names if not all(_stem(w) in said for w in n.lower().split())]
+        return rng.choice(options) if options else None
+
     # -- scene building ------------------------------------------------------------
     def scene(self, phrase: str, seed: int, treatment: Treatment | None = None) -> Scene:
         analysis = analyse(phrase, self.kb)
@@ -152,6 +164,12 @@ class OfflineExpander:
         d = defaults()
         scene = Scene(phrase=phrase, role=role, subject_concept=subject.name if subject else None)
 
+        # Another name for the subject and the place makes the scene concrete:
+        # "a tiger in the jungle — a bengal tiger with ...; a rainforest with ...".
+        if subject is not None and subject.kind in THING_KINDS | PLACE_KINDS:
+            scene.identity = self._identity(subject, analysis.words, pick.rng)
+        if places:
+            scene.place_identity = self._identity(places[0], analysis.words, pick.rng)
         # The subject: its own look first, then what else the phrase names.
         partial = subject_match is not None and not subject_match.exact
         if subject is not None and subject.kind not in ATMOSPHERE_KINDS | ART_KINDS | {"mood"}:
@@ -212,6 +230,13 @@ class OfflineExpander:
             d["mood"]["any"]
         )
         return scene
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ies", "es", "s", "'s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def expand_offline(phrase: str, target: str = DEFAULT_TARGET, seed: int = 0, **kwargs: Any) -> Expansion:

@@ -213,12 +213,16 @@ def _sentences(scene: Scene, rng: random.Random, constraint: str | None) -> str:
 def _tags(scene: Scene, emphasis: bool) -> list[tuple[int, str]]:
     """(priority, tag) pairs in display order; lower priority numbers are kept first."""
     tags: list[tuple[int, str]] = [(0, scene.phrase)]
+    if scene.identity:
+        tags.append((1, scene.identity))
     if scene.style:
         tags.append((1, scene.style))
     for i, m in enumerate(scene.medium):
         tags.append((2 + i * 6, m))
     for i, s in enumerate(scene.subject):
         tags.append((3 + i * 2, f"({s}:1.1)" if emphasis and i == 0 else s))
+    if scene.place_identity:
+        tags.append((5, scene.place_identity))
     for i, s in enumerate(scene.setting):
         tags.append((6 + i * 3, s))
     for i, s in enumerate(scene.lighting):

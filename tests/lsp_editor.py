@@ -53,6 +53,8 @@ class Editor:
     refused: list[str] = field(default_factory=list)
     message_choice: int | None = None  # which action showMessageRequest answers with
     message_requests: list[types.ShowMessageRequestParams] = field(default_factory=list)
+    # Press the progress Cancel button instead of answering showMessageRequest.
+    cancel_on_message: bool = False
     apply_delay: float = 0.0
     # Called (and awaited) when the server asks to create a progress token,
     # before answering: lets a test type into a document while a command runs.
@@ -86,6 +88,11 @@ class Editor:
         @self.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             self.message_requests.append(params)
+            if self.cancel_on_message:
+                # Sent before our answer, so the server sees the cancel first.
+                token = self.progress_tokens[-1]
+                self.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+                return None
             if self.message_choice is None or not params.actions:
                 return None
             return params.actions[self.message_choice]

@@ -198,6 +198,20 @@ async def test_pick_a_variation(client: LanguageClient, editor: Editor) -> None:
     assert result["variations"][1] in editor.docs[uri].text
 
 
+async def test_progress_cancel_button_stops_the_command(client: LanguageClient, editor: Editor) -> None:
+    uri = uri_of(editor)
+    editor.cancel_on_message = True
+    result = await run(client, "promptCanvas.pickVariation", uri, rng(editor, "a fox in the snow"), {})
+    assert result == {"applied": False, "cancelled": True}
+    assert editor.applied == [] and editor.docs[uri].text == TEXT
+    ends = [
+        r
+        for r in client.progress_reports[editor.progress_tokens[-1]]
+        if isinstance(r, types.WorkDoneProgressEnd)
+    ]
+    assert [e.message for e in ends] == ["cancelled"]
+
+
 async def test_pick_dismissed_changes_nothing(client: LanguageClient, editor: Editor) -> None:
     uri = uri_of(editor)
     editor.message_choice = None

@@ -348,13 +348,19 @@ async def _pick(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
     if choice is None:
         titles = [f"{i + 1}. {_short(p)}" for i, p in enumerate(prompts)]
         listing = "\n".join(f"{i + 1}. {p}" for i, p in enumerate(prompts))
-        answer = await ls.window_show_message_request_async(
-            types.ShowMessageRequestParams(
-                type=types.MessageType.Info,
-                message=f"Replace the entry with which variation?\n{listing}",
-                actions=[types.MessageActionItem(title=t) for t in titles],
+
+        async def ask(report: Callable[[str], None]) -> types.MessageActionItem | None:
+            report("waiting for your choice")
+            return await ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=f"Replace the entry with which variation?\n{listing}",
+                    actions=[types.MessageActionItem(title=t) for t in titles],
+                )
             )
-        )
+
+        # The question runs under its own progress, so its Cancel button ends the command.
+        answer = await ls.jobs.progress(ls, "Choose a variation", ask)
         if answer is None or answer.title not in titles:
             return {"applied": False, "variations": prompts}
         choice = titles.index(answer.title)

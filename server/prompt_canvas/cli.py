@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from . import __version__
 from .checks import CheckContext, check_document, document_target
 from .diagnostics import Diagnostic, Severity
-from .document import parse_document
+from .document import Document, parse_document
 from .expanders.base import ExpandError, ExpandRequest
 from .expanders.offline import OfflineExpander
 from .library import find_prompt_files, read_source
@@ -255,7 +255,7 @@ def _int_setting(value: Any, default: int) -> int:
 
 def check_file(
     path: Path, target: str | None, wildcard_folders: Sequence[str], root: Path | None = None
-) -> tuple[Any, list[Diagnostic]]:
+) -> tuple[Document, list[Diagnostic]]:
     source = read_source(path)
     document = parse_document(source.text)
     library = WildcardLibrary.load(folders_for(path, document.setting("wildcards"), wildcard_folders, root))

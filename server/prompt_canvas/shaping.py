@@ -14,6 +14,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from .defaults import defaults
 from .targets import Target
 
 _DETERMINERS = {
@@ -244,8 +245,6 @@ def render(
     rng: random.Random,
 ) -> tuple[str, str | None]:
     """Return (prompt, negative prompt) for ``target``."""
-    from .expanders.offline import defaults
-
     d = defaults()
     if target.name in ("dalle", "flux"):
         constraint = rng.choice(d["constraints"]["dalle"]) if target.name == "dalle" else None

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from .defaults import defaults
 from .errors import UserError
 from .expanders.base import ExpandRequest
-from .expanders.offline import OfflineExpander, Treatment, defaults
+from .expanders.offline import OfflineExpander, Treatment
 from .knowledge import Concept
 from .matching import analyse
 from .targets import DEFAULT_TARGET, resolve_target

@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..defaults import defaults
 from ..knowledge import Concept, KnowledgeBase, builtin
 from ..matching import ART_KINDS, ATMOSPHERE_KINDS, PLACE_KINDS, THING_KINDS, Match, analyse
 from ..shaping import Scene, render
 from ..targets import DEFAULT_TARGET, TARGETS, resolve_target
 from .base import ExpandError, ExpandRequest, Expansion
-
-
-@lru_cache(maxsize=1)
-def defaults() -> dict[str, Any]:
-    data = (resources.files("prompt_canvas") / "data" / "defaults.yaml").read_text(encoding="utf-8")
-    loaded: dict[str, Any] = yaml.safe_load(data)
-    return loaded
 
 
 def role_of(kind: str | None) -> str:

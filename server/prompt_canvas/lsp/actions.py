@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..document import Entry
 from ..edits import TextEdit, move_params
 from ..text import Span
 from .convert import SOURCE, to_range, to_span
@@ -135,16 +134,11 @@ def quick_fixes(
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
         span = to_span(index, diagnostic.range, ls.encoding)
         code = diagnostic.code
+        suggestion = data.get("suggestion")
         if code == "wildcard-missing":
-            suggestion = data.get("suggestion")
             if isinstance(suggestion, str):
                 fixes.append(
-                    _fix(
-                        f"Change to __{suggestion}__",
-                        diagnostic,
-                        is_preferred=True,
-                        edit=_edit(doc, [TextEdit(span, suggestion)], ls.encoding),
-                    )
+                    _replace(f"Change to __{suggestion}__", diagnostic, doc, span, suggestion, ls.encoding)
                 )
             create = data.get("create")
             name = data.get("name")
@@ -161,7 +155,7 @@ def quick_fixes(
                     )
                 )
         elif code == "params-position":
-            entry = _entry_for(doc, span)
+            entry = doc.document.entry_at(span.start)
             if entry is not None:
                 fixes.append(
                     _fix(
@@ -171,22 +165,18 @@ def quick_fixes(
                         edit=_edit(doc, [move_params(entry)], ls.encoding),
                     )
                 )
-        elif code in ("front-matter-unknown-key", "front-matter-value"):
-            suggestion = data.get("suggestion")
-            if isinstance(suggestion, str):
-                fixes.append(
-                    _fix(
-                        f"Change to '{suggestion}'",
-                        diagnostic,
-                        is_preferred=True,
-                        edit=_edit(doc, [TextEdit(span, suggestion)], ls.encoding),
-                    )
-                )
+        elif code in ("front-matter-unknown-key", "front-matter-value") and isinstance(suggestion, str):
+            fixes.append(
+                _replace(f"Change to '{suggestion}'", diagnostic, doc, span, suggestion, ls.encoding)
+            )
     return fixes
 
 
-def _entry_for(doc: OpenDocument, span: Span) -> Entry | None:
-    return doc.document.entry_at(span.start)
+def _replace(
+    title: str, diagnostic: types.Diagnostic, doc: OpenDocument, span: Span, text: str, encoding: str
+) -> types.CodeAction:
+    """The preferred fix that puts ``text`` in place of the diagnostic's span."""
+    return _fix(title, diagnostic, is_preferred=True, edit=_edit(doc, [TextEdit(span, text)], encoding))
 
 
 def register(server: PromptCanvasServer) -> None:

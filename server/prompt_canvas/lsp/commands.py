@@ -48,8 +48,8 @@ class CommandError(UserError):
 
 
 @dataclass
-class Target:
-    """What a command works on, captured when it starts."""
+class Original:
+    """The text a command works on, as it was when the command started."""
 
     doc: OpenDocument
     version: int
@@ -110,7 +110,7 @@ def _setting_int(doc: OpenDocument, key: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
 
-def _entry_target(doc: OpenDocument, span: Span) -> Target:
+def _entry_target(doc: OpenDocument, span: Span) -> Original:
     """The entry's prompt under/around ``span`` (whole prompt when the range is empty)."""
     if span.start == span.end:
         entry = doc.document.entry_at(span.start)
@@ -120,13 +120,13 @@ def _entry_target(doc: OpenDocument, span: Span) -> Target:
     text = doc.text[span.start : span.end]
     if not text.strip():
         raise CommandError("nothing to work on: the selection is empty")
-    return Target(doc, doc.version, span, text)
+    return Original(doc, doc.version, span, text)
 
 
 # -- applying edits safely ---------------------------------------------------------------
 
 
-def anchor(target: Target) -> Span | None:
+def anchor(target: Original) -> Span | None:
     """Where the original text is now, or None if it changed."""
     doc = target.doc
     text = doc.text
@@ -150,7 +150,7 @@ def anchor(target: Target) -> Span | None:
 
 async def apply_edits(
     ls: PromptCanvasServer,
-    target: Target,
+    target: Original,
     make_edits: Callable[[Span], list[TextEdit]],
     label: str,
     result_text: str,
@@ -227,7 +227,7 @@ def _expander(ls: PromptCanvasServer) -> OfflineExpander:
     return cached
 
 
-def expand_request(ls: PromptCanvasServer, target: Target, options: dict[str, Any]) -> ExpandRequest:
+def expand_request(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> ExpandRequest:
     doc = target.doc.document
     name = options.get("target")
     if name is None:
@@ -291,7 +291,7 @@ async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, An
     }
 
 
-async def _variations(ls: PromptCanvasServer, target: Target, options: dict[str, Any]) -> list[str]:
+async def _variations(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> list[str]:
     count = _int_option(options, "count", 1, 100) or _setting_int(
         target.doc, "variations", ls.settings.variations
     )
@@ -323,7 +323,7 @@ async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
     entry = doc.document.entry_at(target.span.start)
     if entry is None:
         raise CommandError("variations are made for an entry: put the cursor in one")
-    entry_target = Target(doc, target.version, entry.span, doc.text[entry.span.start : entry.span.end])
+    entry_target = Original(doc, target.version, entry.span, doc.text[entry.span.start : entry.span.end])
     prompts = await _variations(ls, target, options)
 
     def edits(span: Span) -> list[TextEdit]:

@@ -90,3 +90,23 @@ async def test_expand_entry_replaces_it(client: LanguageClient, editor: Editor) 
     assert result["prompt"] in text
     assert "## beach sunset\n" + result["prompt"] + "\n" in text
     assert "a fox in the snow, {calm|alert}" in text
+
+
+@pytest.mark.parametrize("profile", ["neovim@v0.7.0", "neovim@v0.11.0", "emacs@v29.1"])
+async def test_expand_under_other_client_profiles(client: LanguageClient, profile: str) -> None:
+    """Capabilities differ per editor (progress, resolve, encodings): the flow holds for each."""
+    editor = await start(client, spec=profile)
+    editor.open(URI, TEXT)
+    await diagnostics_for(client, URI)
+    phrase = editor.position_of(URI, "beach sunset\n\n")  # the entry line, not the heading
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="promptCanvas.expand",
+            arguments=[URI, types.Range(phrase, types.Position(phrase.line, phrase.character + 12)), {}],
+        )
+    )
+    try:
+        assert result["applied"] is True
+        assert "## beach sunset\n" + result["prompt"] + "\n\n## fox" in editor.docs[URI].text
+    finally:
+        await client.shutdown_session()

@@ -112,3 +112,8 @@ def test_workspace_knowledge_overrides(tmp_path: Path) -> None:
     prompt = expander.expand_sync(ExpandRequest("quokka on a beach", "dalle", 0)).prompt
     assert any(d in prompt for d in ("round cheeks", "stubby brown ears", "short tail"))
     assert builtin().get("quokka") is None  # the built-in base is untouched
+
+
+def test_named_places_take_no_article() -> None:
+    assert "of paris in the rain" in expand_offline("paris in the rain").prompt
+    assert "of a fox in the snow" in expand_offline("fox in the snow").prompt

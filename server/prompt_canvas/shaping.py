@@ -110,6 +110,7 @@ class Scene:
     art_name: str | None = None
     identity: str | None = None
     place_identity: str | None = None
+    proper_start: bool = False
 
     def trim_one(self) -> bool:
         """Drop one detail, least important first; False when nothing is left to drop."""
@@ -140,10 +141,10 @@ def _article(word: str) -> str:
     )
 
 
-def noun_phrase(phrase: str) -> str:
+def noun_phrase(phrase: str, proper: bool = False) -> str:
     """The phrase as written, with 'a'/'an' in front when it reads as a bare singular noun."""
     words = phrase.split()
-    if not words:
+    if not words or proper:
         return phrase
     first = words[0].lower()
     head = re.split(
@@ -175,14 +176,15 @@ _FRAME = ("{comp}; {mood}.", "{comp}, {mood}.")
 
 def _sentences(scene: Scene, rng: random.Random, constraint: str | None) -> str:
     medium = scene.medium[0] if scene.medium else "image"
+    subject = noun_phrase(scene.phrase, scene.proper_start)
     if scene.art_name and scene.art_name.lower() in scene.phrase.lower():
-        opener = f"An image of {noun_phrase(scene.phrase)}"  # the phrase already names the style
+        opener = f"An image of {subject}"  # the phrase already names the style
         extra_medium = scene.medium
     elif scene.art_name and scene.art_name.lower() not in medium.lower():
-        opener = f"{_cap(_article(scene.art_name))} {scene.art_name} image of {noun_phrase(scene.phrase)}"
+        opener = f"{_cap(_article(scene.art_name))} {scene.art_name} image of {subject}"
         extra_medium = scene.medium
     else:
-        opener = f"{_cap(_article(medium))} {medium} of {noun_phrase(scene.phrase)}"
+        opener = f"{_cap(_article(medium))} {medium} of {subject}"
         extra_medium = scene.medium[1:]
     if scene.style:
         opener += (

@@ -153,6 +153,8 @@ class OfflineExpander:
         role = role_of(subject.kind if subject else None)
         d = defaults()
         scene = Scene(phrase=phrase, role=role, subject_concept=subject.name if subject else None)
+        # A phrase that opens with a named place ("paris in the rain") takes no article.
+        scene.proper_start = any(m.start == 0 and m.concept.proper for m in analysis.matches)
 
         # Another name for the subject and the place makes the scene concrete:
         # "a tiger in the jungle — a bengal tiger with ...; a rainforest with ...".

@@ -29,7 +29,7 @@ def test_expand_json_fields() -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["phrase"] for r in rows] == ["beach sunset", "fox"]
     for row in rows:
-        assert set(row) == {"phrase", "prompt", "negative", "target", "backend", "seed"}
+        assert set(row) == {"phrase", "prompt", "negative", "target", "backend", "seed", "note"}
         assert row["target"] == "sdxl" and row["backend"] == "offline" and row["seed"] == 4
         assert row["negative"]
 

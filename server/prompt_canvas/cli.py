@@ -15,24 +15,31 @@ half an answer behind. Errors go to stderr with a non-zero exit.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from . import __version__
+from .backends import BackendChoice, choose_backend
+from .cache import ResultCache
 from .checks import CheckContext, check_document, document_target
 from .diagnostics import Diagnostic, Severity
 from .document import Document, parse_document
-from .expanders.base import ExpandError, ExpandRequest
+from .engine import Engine
+from .expanders.base import ExpandError, ExpandRequest, Expansion
 from .expanders.offline import OfflineExpander
 from .library import find_prompt_files, read_source
+from .settings import BACKENDS, settings_from_env
 from .targets import DEFAULT_TARGET, TARGETS, resolve_target
-from .variations import MAX_VARIATIONS, VaryError, vary
+from .variations import MAX_VARIATIONS, VaryError
 from .wildcards import WildcardLibrary, folders_for
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -66,6 +73,36 @@ def _seed(value: str) -> int:
     return n
 
 
+def _temperature(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
+    if not 0.0 <= number <= 2.0:
+        raise argparse.ArgumentTypeError("must be from 0 to 2")
+    return number
+
+
+def _timeout(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of seconds") from None
+    if not 1.0 <= number <= 3600.0:
+        raise argparse.ArgumentTypeError("must be from 1 to 3600 seconds")
+    return number
+
+
+def _jobs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError("must be from 1 to 64")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prompt-canvas",
@@ -95,13 +132,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra knowledge-base folder (YAML concepts); repeatable",
     )
 
+    llm = argparse.ArgumentParser(add_help=False)
+    group = llm.add_argument_group("backend (default: offline; see the README for OpenAI, Ollama, LM Studio)")
+    group.add_argument(
+        "--backend",
+        "-b",
+        choices=BACKENDS,
+        default=None,
+        help="offline (default) or openai (any compatible server)",
+    )
+    group.add_argument("--model", help="model name for --backend openai (default gpt-4o-mini)")
+    group.add_argument(
+        "--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (Ollama)"
+    )
+    group.add_argument("--temperature", type=_temperature, default=None, help="sampling temperature, 0-2")
+    group.add_argument("--timeout", type=_timeout, default=None, help="seconds to wait for an answer")
+    group.add_argument("--no-cache", action="store_true", help="ask the server even if the answer is cached")
+    group.add_argument(
+        "--fallback-offline",
+        action="store_true",
+        default=None,
+        help="if the server cannot be reached, use the offline expander (and say so)",
+    )
+    group.add_argument(
+        "--jobs", "-j", type=_jobs, default=8, help="requests in flight at once with an LLM (default 8)"
+    )
+
     expand = sub.add_parser(
         "expand",
-        parents=[common],
+        parents=[common, llm],
         help="expand short phrases into full prompts",
         description="Expand each PHRASE (or each stdin line) into a full image prompt.",
     )
-    expand.add_argument("--backend", "-b", choices=("offline",), default="offline", help="expander backend")
     expand.add_argument("--style", help="style to weave in (like front-matter 'style')")
     expand.add_argument("--negative", help="negative prompt (Stable Diffusion; Midjourney gets --no)")
     expand.add_argument("--params", help="Midjourney parameters, e.g. '--ar 16:9 --v 7'")
@@ -109,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     vary_p = sub.add_parser(
         "vary",
-        parents=[common],
+        parents=[common, llm],
         help="generate variations of prompts or .prompt files",
         description="N variations of each PROMPT, stdin line, or entry of a .prompt file.",
     )
@@ -134,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    cache = sub.add_parser(
+        "cache",
+        help="show or clear the cache of LLM answers",
+        description="The LLM answer cache: 'info' shows where it is and its size, 'clear' empties it.",
+    )
+    cache.add_argument("action", choices=("info", "clear"), help="info or clear")
     sub.add_parser("serve", help="run the language server (stdio; --tcp HOST:PORT)", add_help=False)
     return parser
 
@@ -154,22 +222,67 @@ def _expander(knowledge: list[Path]) -> OfflineExpander:
     return expander
 
 
-def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
+def _choice(args: argparse.Namespace, front_matter: dict[str, Any] | None = None) -> BackendChoice:
+    overrides = {
+        "backend": args.backend,
+        "model": args.model,
+        "base_url": args.base_url,
+        "temperature": args.temperature,
+        "timeout": args.timeout,
+        "fallback_to_offline": args.fallback_offline,
+        "cache": False if args.no_cache else None,
+    }
+    return choose_backend(settings_from_env(), None, front_matter, overrides)
+
+
+async def _bounded(jobs: list[Awaitable[T]], limit: int) -> list[T]:
+    """Run ``jobs`` with at most ``limit`` in flight; results in order; the first error cancels the rest."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Awaitable[T]) -> T:
+        async with gate:
+            return await job
+
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list[str]) -> int:
     phrases: list[str] = list(args.phrases) if args.phrases else _read_stdin_lines(stdin)
     if not phrases:
         raise CliError("no phrase given: pass PHRASE arguments or pipe phrases on stdin, one per line")
-    expander = _expander(args.knowledge)
+    knowledge = args.knowledge
+    engine = Engine(offline=lambda: _expander(knowledge))
+    choice = _choice(args)
     target = args.target or DEFAULT_TARGET
     seed = args.seed if args.seed is not None else 0
-    for phrase in phrases:
+
+    async def one(phrase: str) -> Expansion | None:
         if not phrase.strip():
-            out.append("{}" if args.format == "json" else "")
-            continue
+            return None
         request = ExpandRequest(phrase, target, seed, args.style, args.negative, args.params)
         try:
-            expansion = expander.expand_sync(request)
+            return await engine.expand(request, choice)
         except ExpandError as exc:
             raise CliError(f"cannot expand {phrase!r}: {exc}") from exc
+
+    async def run() -> list[Expansion | None]:
+        try:
+            return await _bounded([one(p) for p in phrases], args.jobs)
+        finally:
+            await engine.aclose()
+
+    for expansion in asyncio.run(run()):
+        if expansion is None:
+            out.append("{}" if args.format == "json" else "")
+            continue
+        if expansion.note:
+            err.append(f"prompt-canvas: note: {expansion.phrase!r}: {expansion.note}")
         if args.format == "json":
             out.append(json.dumps(expansion.to_json(), ensure_ascii=False))
         else:
@@ -177,32 +290,65 @@ def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
     return EXIT_OK
 
 
-def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
+@dataclass
+class _VaryJob:
+    prompt: str
+    count: int
+    seed: int
+    target: str
+    wildcards: WildcardLibrary
+    choice: BackendChoice
+    row: dict[str, Any]
+
+
+def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list[str]) -> int:
     items: list[str] = (
         list(args.prompts) if args.prompts else [ln for ln in _read_stdin_lines(stdin) if ln.strip()]
     )
     if not items:
         raise CliError("no prompt given: pass PROMPT arguments, .prompt files, or pipe prompts on stdin")
-    expander = _expander(args.knowledge)
-    results: list[dict[str, Any]] = []
+    knowledge = args.knowledge
+    engine = Engine(offline=lambda: _expander(knowledge))
+    jobs: list[_VaryJob] = []
     for item in items:
         path = Path(item)
         if item.endswith(".prompt") or path.is_dir():
             if not path.exists():
                 raise CliError(f"file not found: {item}")
             for file in find_prompt_files([path]):
-                results.extend(_vary_file(file, args, expander))
+                jobs.extend(_file_jobs(file, args))
             continue
-        target = args.target or DEFAULT_TARGET
-        seed = args.seed if args.seed is not None else 0
-        wildcards = WildcardLibrary.load(folders_for(None, None, args.wildcards, Path.cwd()))
-        try:
-            made = vary(item, args.count or 4, seed, args.mode, target, wildcards, expander)
-        except VaryError as exc:
-            raise CliError(f"cannot vary {item!r}: {exc}") from exc
-        results.append(
-            {"prompt": item, "variations": made.prompts, "mode": made.mode, "combinations": made.total}
+        jobs.append(
+            _VaryJob(
+                item,
+                args.count or 4,
+                args.seed if args.seed is not None else 0,
+                args.target or DEFAULT_TARGET,
+                WildcardLibrary.load(folders_for(None, None, args.wildcards, Path.cwd())),
+                _choice(args),
+                {"prompt": item},
+            )
         )
+
+    async def one(job: _VaryJob) -> dict[str, Any]:
+        try:
+            made = await engine.vary(
+                job.prompt, job.count, job.seed, args.mode, job.target, job.wildcards, job.choice
+            )
+        except (VaryError, ExpandError) as exc:
+            where = f"{job.row['path']}:{job.row['line']}" if "path" in job.row else repr(job.prompt)
+            raise CliError(f"cannot vary {where}: {exc}") from exc
+        if made.note:
+            err.append(f"prompt-canvas: note: {job.prompt[:60]!r}: {made.note}")
+        return {**job.row, "variations": made.prompts, "mode": made.mode, "combinations": made.total}
+
+    async def run() -> list[dict[str, Any]]:
+        try:
+            return await _bounded([one(job) for job in jobs], args.jobs)
+        finally:
+            await engine.aclose()
+
+    results = asyncio.run(run())
     for i, row in enumerate(results):
         if args.format == "json":
             out.append(json.dumps(row, ensure_ascii=False))
@@ -217,7 +363,7 @@ def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str]) -> int:
     return EXIT_OK
 
 
-def _vary_file(file: Path, args: argparse.Namespace, expander: OfflineExpander) -> list[dict[str, Any]]:
+def _file_jobs(file: Path, args: argparse.Namespace) -> list[_VaryJob]:
     source = read_source(file)
     if source.problems:
         raise CliError(f"{file}: {source.problems[0].message}")
@@ -228,25 +374,24 @@ def _vary_file(file: Path, args: argparse.Namespace, expander: OfflineExpander) 
     target = args.target or document_target(document).name
     seed = args.seed if args.seed is not None else _int_setting(document.setting("seed"), 0)
     count = args.count or _int_setting(document.setting("variations"), 4)
-    results = []
+    choice = _choice(args, {key: document.setting(key) for key in ("backend", "model")})
+    jobs = []
     for entry in document.entries:
         line = document.index.line_of(entry.span.start) + 1
-        try:
-            result = vary(entry.prompt_source, count, seed, args.mode, target, wildcards, expander)
-        except VaryError as exc:
-            raise CliError(f"{file}:{line}: {exc}") from exc
-        results.append(
-            {
-                "path": str(file),
-                "line": line,
-                "entry": entry.display_name,
-                "prompt": entry.prompt,
-                "variations": result.prompts,
-                "mode": result.mode,
-                "combinations": result.total,
-            }
-        )
-    return results
+        row = {"path": str(file), "line": line, "entry": entry.display_name, "prompt": entry.prompt}
+        jobs.append(_VaryJob(entry.prompt_source, count, seed, target, wildcards, choice, row))
+    return jobs
+
+
+def cmd_cache(args: argparse.Namespace, out: list[str]) -> int:
+    cache = ResultCache()
+    if args.action == "clear":
+        removed = cache.clear()
+        out.append(f"removed {removed} cached answer{'s' if removed != 1 else ''} from {cache.folder}")
+    else:
+        info = cache.info()
+        out.append(f"{info.folder}: {info.entries} cached answers, {info.bytes / 1024:.1f} KiB")
+    return EXIT_OK
 
 
 def _int_setting(value: Any, default: int) -> int:
@@ -333,9 +478,11 @@ def main(
     err: list[str] = []
     try:
         if args.command == "expand":
-            code = cmd_expand(args, stdin, out)
+            code = cmd_expand(args, stdin, out, err)
         elif args.command == "vary":
-            code = cmd_vary(args, stdin, out)
+            code = cmd_vary(args, stdin, out, err)
+        elif args.command == "cache":
+            code = cmd_cache(args, out)
         else:
             code = cmd_check(args, stdin, out, err)
     except CliError as exc:

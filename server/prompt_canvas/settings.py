@@ -7,6 +7,7 @@ used instead.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -150,3 +151,20 @@ _CHECKS: dict[str, Any] = {
     "fallback_to_offline": _flag,
     "cache": _flag,
 }
+
+
+ENV_SETTINGS = {
+    "PROMPT_CANVAS_BACKEND": "backend",
+    "PROMPT_CANVAS_MODEL": "model",
+    "PROMPT_CANVAS_BASE_URL": "base_url",
+}
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
+    """Settings with the environment's values applied (invalid ones are ignored)."""
+    env = os.environ if env is None else env
+    raw = {name: env[var] for var, name in ENV_SETTINGS.items() if env.get(var)}
+    if "base_url" not in raw and env.get("OPENAI_BASE_URL"):
+        raw["base_url"] = env["OPENAI_BASE_URL"]
+    settings, _ = parse_settings(raw, base or Settings())
+    return settings

@@ -41,6 +41,8 @@ class Variations:
     mode: Literal["template", "semantic"]
     total: int | None  # combinations the template has (None when unknown or semantic)
     exhaustive: bool = False  # every combination was listed
+    backend: str = "offline"
+    note: str | None = None  # something the user should know (a fallback, fewer than asked)
 
 
 def _clean(text: str) -> str:

@@ -27,6 +27,7 @@ class Expansion:
     target: str
     backend: str
     seed: int
+    note: str | None = None  # something the user should know (a fallback, a kept phrase)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

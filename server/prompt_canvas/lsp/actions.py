@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from ..edits import TextEdit, move_params
 from ..text import Span
+from .commands import backend_for
 from .convert import SOURCE, to_range, to_span
 
 if TYPE_CHECKING:
@@ -45,11 +46,13 @@ def list_actions(
     actions: list[types.CodeAction] = []
     entry = doc.document.entry_at(span.start)
     target = ls.store.target_for(doc, ls.settings)
+    choice = backend_for(ls, doc)
+    shape = f"{target.label} · {choice.llm.model}" if choice.llm is not None else target.label
     if span.start != span.end and doc.text[span.start : span.end].strip():
         if _wants(only, EXPAND_KIND):
             actions.append(
                 types.CodeAction(
-                    title=f"Expand selection into a full image prompt ({target.label})",
+                    title=f"Expand selection into a full image prompt ({shape})",
                     kind=EXPAND_KIND,
                     command=_command("Expand selection", "promptCanvas.expand", doc.uri, params.range),
                 )
@@ -57,7 +60,7 @@ def list_actions(
     elif entry is not None and _wants(only, EXPAND_KIND):
         actions.append(
             types.CodeAction(
-                title=f"Expand entry into a full image prompt ({target.label})",
+                title=f"Expand entry into a full image prompt ({shape})",
                 kind=EXPAND_KIND,
                 command=_command(
                     "Expand entry",

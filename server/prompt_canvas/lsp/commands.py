@@ -31,14 +31,18 @@ from .jobs import JobCancelled
 from .store import OpenDocument, UnknownDocument
 
 if TYPE_CHECKING:
+    from ..backends import BackendChoice
+    from ..engine import Engine
     from ..expanders.offline import OfflineExpander
+    from ..variations import Variations
     from .server import PromptCanvasServer
 
 EXPAND = "promptCanvas.expand"
 VARY = "promptCanvas.vary"
 PICK = "promptCanvas.pickVariation"
 CREATE_WILDCARD = "promptCanvas.createWildcard"
-COMMANDS = [EXPAND, VARY, PICK, CREATE_WILDCARD]
+CLEAR_CACHE = "promptCanvas.clearCache"
+COMMANDS = [EXPAND, VARY, PICK, CREATE_WILDCARD, CLEAR_CACHE]
 
 _MODES = ("auto", "template", "semantic")
 
@@ -227,6 +231,28 @@ def _expander(ls: PromptCanvasServer) -> OfflineExpander:
     return cached
 
 
+def engine(ls: PromptCanvasServer) -> Engine:
+    """The core engine (backends, cache, fallback), made on first use."""
+    if ls.engine is None:
+        from ..engine import Engine
+
+        ls.engine = Engine(offline=lambda: _expander(ls))
+    return ls.engine
+
+
+def backend_for(ls: PromptCanvasServer, doc: OpenDocument) -> BackendChoice:
+    from ..backends import choose_backend
+
+    front_matter = {key: doc.document.setting(key) for key in ("backend", "model")}
+    return choose_backend(ls.settings, ls.api_key, front_matter)
+
+
+def _tell(ls: PromptCanvasServer, label: str, note: str | None) -> None:
+    if note:
+        ls.message(f"{label}: {note}", types.MessageType.Warning)
+        ls.log(f"{label}: {note}", types.MessageType.Warning)
+
+
 def expand_request(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> ExpandRequest:
     doc = target.doc.document
     name = options.get("target")
@@ -258,13 +284,13 @@ async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, An
     doc, span, options = _parse_args(ls, EXPAND, args)
     target = _entry_target(doc, span)
     request = expand_request(ls, target, options)
-    expander = _expander(ls)
+    choice = backend_for(ls, doc)
 
     async def work(report: Callable[[str], None]) -> Any:
         report(f"“{request.phrase[:60]}”")
-        return await expander.expand(request)
+        return await engine(ls).expand(request, choice, report)
 
-    expansion = await ls.jobs.progress(ls, "Expanding prompt", work)
+    expansion = await ls.jobs.progress(ls, f"Expanding prompt ({choice.label})", work)
     entry = doc.document.entry_at(target.span.start)
     whole_entry = entry is not None and entry.prompt_span == target.span
     add_negative = (
@@ -283,15 +309,18 @@ async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, An
         return out
 
     applied = await apply_edits(ls, target, edits, "Expand prompt", expansion.prompt)
+    _tell(ls, "Expand", expansion.note)
     return {
         "applied": applied,
         "prompt": expansion.prompt,
         "negative": expansion.negative,
         "target": expansion.target,
+        "backend": expansion.backend,
+        "note": expansion.note,
     }
 
 
-async def _variations(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> list[str]:
+async def _variations(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> Variations:
     count = _int_option(options, "count", 1, 100) or _setting_int(
         target.doc, "variations", ls.settings.variations
     )
@@ -305,16 +334,16 @@ async def _variations(ls: PromptCanvasServer, target: Original, options: dict[st
     doc = target.doc
     library = ls.store.wildcards_for(doc, ls.settings)
     tgt = ls.store.target_for(doc, ls.settings).name
-    expander = _expander(ls)
+    choice = backend_for(ls, doc)
 
-    from ..variations import vary
-
-    async def work(report: Callable[[str], None]) -> list[str]:
+    async def work(report: Callable[[str], None]) -> Variations:
         report(f"{count} variations")
         await asyncio.sleep(0)
-        return vary(target.original, count, seed, mode, tgt, library, expander).prompts
+        return await engine(ls).vary(target.original, count, seed, mode, tgt, library, choice, report)
 
-    return await ls.jobs.progress(ls, "Generating variations", work)
+    made = await ls.jobs.progress(ls, f"Generating variations ({choice.label})", work)
+    _tell(ls, "Variations", made.note)
+    return made
 
 
 async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -324,7 +353,7 @@ async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
     if entry is None:
         raise CommandError("variations are made for an entry: put the cursor in one")
     entry_target = Original(doc, target.version, entry.span, doc.text[entry.span.start : entry.span.end])
-    prompts = await _variations(ls, target, options)
+    prompts = (await _variations(ls, target, options)).prompts
 
     def edits(span: Span) -> list[TextEdit]:
         current = doc.document.entry_at(span.start)
@@ -339,7 +368,7 @@ async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
 async def _pick(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
     doc, span, options = _parse_args(ls, PICK, args)
     target = _entry_target(doc, span)
-    prompts = await _variations(ls, target, options)
+    prompts = (await _variations(ls, target, options)).prompts
     if not prompts:
         raise CommandError("no variations could be made for this entry")
     choice = _int_option(options, "choice", 0, len(prompts) - 1)
@@ -410,6 +439,12 @@ def _create_wildcard(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str,
     return {"created": created, "path": str(path)}
 
 
+def _clear_cache(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
+    removed = engine(ls).cache.clear()
+    ls.message(f"cleared {removed} cached LLM answer{'s' if removed != 1 else ''}")
+    return {"removed": removed, "folder": str(engine(ls).cache.folder)}
+
+
 def register(server: PromptCanvasServer) -> None:
     def guarded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         # pygls evaluates command annotations at run time: keep them to runtime names.
@@ -434,3 +469,4 @@ def register(server: PromptCanvasServer) -> None:
     server.command(VARY)(guarded("Variations", _vary))
     server.command(PICK)(guarded("Pick a variation", _pick))
     server.command(CREATE_WILDCARD)(guarded("Create wildcard", _create_wildcard))
+    server.command(CLEAR_CACHE)(guarded("Clear cache", _clear_cache))

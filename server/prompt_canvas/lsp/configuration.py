@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from ..settings import Settings, parse_settings
+from ..settings import Settings, parse_settings, settings_from_env
 
 if TYPE_CHECKING:
     from .server import PromptCanvasServer
 
 SECTION = "promptCanvas"
+SET_API_KEY = "promptCanvas/setApiKey"
 
 
 def _section(raw: Any) -> Any:
@@ -27,7 +28,7 @@ def _section(raw: Any) -> Any:
 
 def update_settings(ls: PromptCanvasServer, raw: Any, base: Settings | None = None) -> None:
     raw = _section(raw)
-    settings, problems = parse_settings(raw, base or Settings())
+    settings, problems = parse_settings(raw, base or settings_from_env())
     if isinstance(raw, Mapping) and "diagnosticsDelay" in raw:
         delay = raw["diagnosticsDelay"]
         if isinstance(delay, (int, float)) and not isinstance(delay, bool) and 0 <= delay <= 5000:
@@ -84,3 +85,10 @@ def register(server: PromptCanvasServer) -> None:
             pull_configuration(ls)
         elif params.settings is not None:
             update_settings(ls, {**ls.init_options, **(_section(params.settings) or {})})
+
+    @server.feature(SET_API_KEY)
+    def set_api_key(ls: PromptCanvasServer, params: Any) -> None:
+        """``{"apiKey": "sk-..."}`` sets the key for this session; null or "" clears it."""
+        key = params.get("apiKey") if isinstance(params, Mapping) else getattr(params, "apiKey", None)
+        ls.api_key = key.strip() if isinstance(key, str) and key.strip() else None
+        ls.log("API key " + ("set for this session" if ls.api_key else "cleared"), types.MessageType.Info)

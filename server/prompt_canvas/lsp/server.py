@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -24,9 +24,12 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..settings import Settings
+from ..settings import settings_from_env
 from .jobs import Jobs
 from .store import Store
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 log = logging.getLogger("prompt_canvas.lsp")
 
@@ -71,7 +74,10 @@ class PromptCanvasServer(LanguageServer):
             protocol_cls=PromptCanvasProtocol,
         )
         self.store = Store()
-        self.settings = Settings()
+        self.settings = settings_from_env()
+        # Given by the client at run time (promptCanvas/setApiKey); never logged or written.
+        self.api_key: str | None = None
+        self.engine: Engine | None = None  # made on first use: see commands.engine
         self.jobs = Jobs()
         self.diagnostics_delay = 0.15  # seconds after the last keystroke
         self.init_options: dict[str, Any] = {}

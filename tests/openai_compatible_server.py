@@ -88,7 +88,7 @@ class Fault:
 class Recorded:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case
     body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -271,7 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return False
 
     def _record(self, body: dict[str, Any]) -> None:
-        self.owner.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.owner.requests.append(Recorded(self.command, self.path, headers, body))
 
     def _authorised(self) -> bool:
         key = self.owner.api_key

@@ -93,6 +93,12 @@ def _timeout(value: str) -> float:
     return number
 
 
+def _retries(value: str) -> int:
+    if not value.isdigit() or int(value) > 10:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number from 0 to 10")
+    return int(value)
+
+
 def _jobs(value: str) -> int:
     try:
         number = int(value)
@@ -147,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--temperature", type=_temperature, default=None, help="sampling temperature, 0-2")
     group.add_argument("--timeout", type=_timeout, default=None, help="seconds to wait for an answer")
+    group.add_argument(
+        "--max-retries", type=_retries, default=None, help="retries after 429/5xx/dropped connections (0-10)"
+    )
     group.add_argument("--no-cache", action="store_true", help="ask the server even if the answer is cached")
     group.add_argument(
         "--fallback-offline",
@@ -229,6 +238,7 @@ def _choice(args: argparse.Namespace, front_matter: dict[str, Any] | None = None
         "base_url": args.base_url,
         "temperature": args.temperature,
         "timeout": args.timeout,
+        "max_retries": args.max_retries,
         "fallback_to_offline": args.fallback_offline,
         "cache": False if args.no_cache else None,
     }

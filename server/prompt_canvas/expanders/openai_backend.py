@@ -203,7 +203,7 @@ class OpenAIExpander:
 
         config = self.config
         url = config.base_url
-        if isinstance(exc, LLMError):
+        if isinstance(exc, (LLMError, _Retryable)):
             return exc
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(
@@ -427,6 +427,14 @@ class OpenAIExpander:
         if not chunks:
             kind = getattr(getattr(stream, "response", None), "headers", {}).get("content-type", "?")
             raise self._malformed(f"no completion events in a '{kind}' answer")
+        if finish is None:  # the stream stopped before the model finished: a cut connection
+            lost = LLMError(
+                f"the connection to {self.config.base_url} was cut while the answer was streaming. "
+                "Check that the server is up.",
+                "connection",
+                unreachable=True,
+            )
+            raise _Retryable(lost, None)
         return Choice("".join(parts), finish, "".join(refusal) or None)
 
     # -- expand ---------------------------------------------------------------------------

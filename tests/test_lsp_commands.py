@@ -212,6 +212,22 @@ async def test_progress_cancel_button_stops_the_command(client: LanguageClient, 
     assert [e.message for e in ends] == ["cancelled"]
 
 
+async def test_pick_a_variation_the_client_already_showed(client: LanguageClient, editor: Editor) -> None:
+    """VS Code lists the variations in its own QuickPick, then names the chosen text: nothing is regenerated."""
+    uri = uri_of(editor)
+    listed = await run(
+        client, "promptCanvas.pickVariation", uri, rng(editor, "a fox in the snow"), {"apply": False}
+    )
+    chosen = listed["variations"][2]
+    result = await run(
+        client, "promptCanvas.pickVariation", uri, rng(editor, "a fox in the snow"), {"variation": chosen}
+    )
+    assert result["applied"] and editor.message_requests == []
+    assert editor.docs[uri].text == TEXT.replace("a fox in the snow", chosen, 1)
+    with pytest.raises(JsonRpcException, match="'variation' must be the non-empty text"):
+        await run(client, "promptCanvas.pickVariation", uri, rng(editor, chosen), {"variation": "  "})
+
+
 async def test_pick_dismissed_changes_nothing(client: LanguageClient, editor: Editor) -> None:
     uri = uri_of(editor)
     editor.message_choice = None

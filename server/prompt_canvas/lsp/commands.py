@@ -368,6 +368,15 @@ async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
 async def _pick(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
     doc, span, options = _parse_args(ls, PICK, args)
     target = _entry_target(doc, span)
+    given = options.get("variation")
+    if given is not None:
+        # The client already showed the variations (VS Code's QuickPick) and names the one to put in.
+        if not isinstance(given, str) or not given.strip():
+            raise JsonRpcInvalidParams("option 'variation' must be the non-empty text of a variation")
+        applied = await apply_edits(
+            ls, target, lambda s: [TextEdit(s, given.strip())], "Replace with a variation", given
+        )
+        return {"applied": applied, "variations": [given.strip()], "choice": 0}
     prompts = (await _variations(ls, target, options)).prompts
     if not prompts:
         raise CommandError("no variations could be made for this entry")

@@ -69,7 +69,7 @@ def test_expand_through_the_server(llm: OpenAICompatibleServer) -> None:
     assert row["prompt"].startswith("A detailed image of beach sunset, bathed in warm")
     (request,) = llm.chat_requests
     body = request.body
-    assert body["model"] == "test-model" and body["stream"] is True
+    assert body["model"] == "test-model" and "stream" not in body  # nobody watches a batch: whole answers
     system, user = body["messages"]
     assert "prompt generator" in system["content"] and "DALL-E" in system["content"]
     assert user["content"] == "Idea: beach sunset"
@@ -331,7 +331,7 @@ def test_timeout_says_how_long_it_waited(llm: OpenAICompatibleServer) -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault.status_code(500), Fault.drop(), Fault.drop_midstream(), Fault.status_code(429, retry_after=0)],
+    [Fault.status_code(500), Fault.drop(), Fault.status_code(429, retry_after=0)],
 )
 def test_transient_failures_are_retried(llm: OpenAICompatibleServer, fault: Fault) -> None:
     llm.faults.append(fault)
@@ -420,6 +420,17 @@ async def test_streaming_reports_partial_text(llm: OpenAICompatibleServer) -> No
     partial = [p for p in progress if p.startswith(("A detailed", "…"))]
     assert len(partial) >= 2 and len(set(partial)) == len(partial)
     assert expansion.prompt.startswith(partial[0].rstrip("…"))
+
+
+async def test_a_stream_cut_midway_is_retried(llm: OpenAICompatibleServer) -> None:
+    llm.faults.append(Fault.drop_midstream())
+    progress: list[str] = []
+    expander = _expander(llm, [])
+    expansion = await expander.expand(ExpandRequest("beach sunset"), progress.append)
+    await expander.aclose()
+    assert expansion.prompt.startswith("A detailed image of beach sunset")
+    assert len(llm.chat_requests) == 2 and all(r.body["stream"] for r in llm.chat_requests)
+    assert any("connection lost; retrying" in p for p in progress)
 
 
 async def test_cancelling_a_request_closes_the_connection(llm: OpenAICompatibleServer) -> None:

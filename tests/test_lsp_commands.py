@@ -213,7 +213,7 @@ async def test_progress_cancel_button_stops_the_command(client: LanguageClient, 
 
 
 async def test_pick_a_variation_the_client_already_showed(client: LanguageClient, editor: Editor) -> None:
-    """VS Code lists the variations in its own QuickPick, then names the chosen text: nothing is regenerated."""
+    """VS Code lists the variations in its own QuickPick, then names the chosen text (no regeneration)."""
     uri = uri_of(editor)
     listed = await run(
         client, "promptCanvas.pickVariation", uri, rng(editor, "a fox in the snow"), {"apply": False}

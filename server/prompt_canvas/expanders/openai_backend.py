@@ -4,7 +4,8 @@ OpenAI, Azure OpenAI (v1 endpoint), Ollama, LM Studio, vLLM and llama.cpp's
 server all speak ``/v1/chat/completions``. ``openai`` is imported on first
 use, never at start-up.
 
-- Expand: one streamed chat completion (partial text goes to ``progress``),
+- Expand: one chat completion, streamed when someone watches ``progress``
+  (partial text goes there),
   cleaned (:mod:`.llm_output`); if the answer lost a word of the idea the
   model is asked once more, then the phrase is kept in front.
 - Vary: N variations from one round trip — structured output (JSON schema),
@@ -465,14 +466,16 @@ class OpenAIExpander:
             phrase, target.name, request.seed, request.style, request.negative, request.params
         )
         report(f"asking {self.config.model}…")
-        choice = (await self._call(expand_messages(request), report, seed=request.seed, stream=True))[0]
+        # Streaming only helps someone watching the progress; a batch (the CLI) reads whole answers.
+        stream = progress is not None
+        choice = (await self._call(expand_messages(request), report, seed=request.seed, stream=stream))[0]
         prompt, negative = self._text_of(choice)
         note = None
         missing = missing_words(phrase, prompt)
         if missing:
             report(f"the answer left out {', '.join(missing)}; asking again")
             messages = expand_messages(request, retry_missing=missing)
-            choice = (await self._call(messages, report, seed=request.seed, stream=True))[0]
+            choice = (await self._call(messages, report, seed=request.seed, stream=stream))[0]
             retry_prompt, retry_negative = self._text_of(choice)
             if missing_words(phrase, retry_prompt):
                 prose = target.name in ("dalle", "flux")

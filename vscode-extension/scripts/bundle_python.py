@@ -6,7 +6,9 @@ pinned with hashes from ``requirements.txt`` and are installed with
 jiter, regex, pyyaml), whose file names carry the Python version
 (``_pydantic_core.cpython-311-x86_64-linux-gnu.so``), so wheels for every
 supported Python are installed side by side in one folder; the extension
-checks the user's interpreter against ``prompt_canvas_bundle.json``.
+checks the user's interpreter against ``prompt_canvas_bundle.json``. The
+third-party part is cached per ``requirements.txt`` in
+``$PROMPT_CANVAS_CACHE`` (default ``~/.cache/prompt-canvas``).
 
 Usage: python scripts/bundle_python.py [--platform linux-x64] [--pythons 3.11,3.12,3.13,3.14]
 """
@@ -14,7 +16,9 @@ Usage: python scripts/bundle_python.py [--platform linux-x64] [--pythons 3.11,3.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import platform as host_platform
 import shutil
 import subprocess
@@ -50,6 +54,55 @@ def pip(*args: str) -> None:
     subprocess.run(command, check=True)
 
 
+def cache_folder(key: str) -> Path:
+    base = os.environ.get("PROMPT_CANVAS_CACHE") or str(Path.home() / ".cache" / "prompt-canvas")
+    return Path(base) / f"bundled-libs-{key}"
+
+
+def third_party(pythons: list[str], platform: str, tmp: Path) -> Path:
+    """The pinned dependencies for every Python, installed once per requirements.txt (cached)."""
+    requirements = HERE / "requirements.txt"
+    key = hashlib.sha256(
+        requirements.read_bytes() + json.dumps([pythons, platform]).encode()
+    ).hexdigest()[:16]
+    cached = cache_folder(key)
+    if (cached / ".complete").exists():
+        return cached
+    merged = tmp / "merged"
+    for version in pythons:
+        target = tmp / version
+        platform_args = [arg for tag in PIP_PLATFORMS[platform] for arg in ("--platform", tag)]
+        pip(
+            "install",
+            "--target",
+            str(target),
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            version,
+            *platform_args,
+            "-r",
+            str(requirements),
+        )
+        # Same pure-Python files in every version; compiled modules differ by file name.
+        shutil.copytree(target, merged, dirs_exist_ok=True)
+    for junk in merged.glob("bin"):
+        shutil.rmtree(junk)
+    for pycache in merged.rglob("__pycache__"):
+        shutil.rmtree(pycache, ignore_errors=True)
+    try:
+        if cached.exists():
+            shutil.rmtree(cached)
+        shutil.copytree(merged, cached)
+        (cached / ".complete").write_text("ok\n")
+        return cached
+    except OSError:
+        return merged  # no cache (read-only home): still a good bundle
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--platform", default=host_target(), choices=sorted(PIP_PLATFORMS))
@@ -61,26 +114,8 @@ def main() -> int:
         shutil.rmtree(LIBS)
     LIBS.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="prompt-canvas-bundle-") as tmp:
-        for version in pythons:
-            target = Path(tmp) / version
-            platform_args = [arg for tag in PIP_PLATFORMS[args.platform] for arg in ("--platform", tag)]
-            pip(
-                "install",
-                "--target",
-                str(target),
-                "--no-deps",
-                "--require-hashes",
-                "--only-binary=:all:",
-                "--implementation",
-                "cp",
-                "--python-version",
-                version,
-                *platform_args,
-                "-r",
-                str(HERE / "requirements.txt"),
-            )
-            # Same pure-Python files in every version; compiled modules differ by file name.
-            shutil.copytree(target, LIBS, dirs_exist_ok=True)
+        libs = third_party(pythons, args.platform, Path(tmp))
+        shutil.copytree(libs, LIBS, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
         # The server itself (pure Python), built from this checkout.
         wheels = Path(tmp) / "wheel"
         pip("wheel", "--no-deps", "-w", str(wheels), str(ROOT))
@@ -88,8 +123,6 @@ def main() -> int:
         pip("install", "--target", str(LIBS), "--no-deps", "--no-compile", str(wheel))
     for junk in LIBS.glob("bin"):
         shutil.rmtree(junk)
-    for cache in LIBS.rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
     (LIBS / "prompt_canvas_bundle.json").write_text(
         json.dumps({"pythons": pythons, "platform": args.platform}, indent=2) + "\n", encoding="utf-8"
     )

@@ -99,6 +99,8 @@ export class ServerController implements vscode.Disposable {
   private async pickPython(): Promise<Choice> {
     const setting = String(api.getConfiguration(SECTION).get("python") ?? "");
     const list = candidates(setting, setting.trim() ? undefined : await pythonExtensionInterpreter(this.log), process.platform);
+    // Probe one at a time and stop at the first that will do (each probe is a Python start-up).
+    const bundle = readBundle(this.context.extensionPath);
     const probes: Array<{ candidate: Candidate; probe: ReturnType<typeof parseProbe>; error?: string }> = [];
     for (const candidate of list) {
       const result = await probe(candidate.command);
@@ -108,8 +110,10 @@ export class ServerController implements vscode.Disposable {
         `python candidate ${candidate.command.join(" ")} (${candidate.source}): ` +
           (found ? `Python ${found.version.join(".")} at ${found.executable}` : result.error),
       );
+      const choice = choose(probes, bundle);
+      if (choice.kind !== "error") return choice;
     }
-    return choose(probes, readBundle(this.context.extensionPath));
+    return choose(probes, bundle);
   }
 
   private async doStart(): Promise<void> {
@@ -127,7 +131,8 @@ export class ServerController implements vscode.Disposable {
       baseEnv: process.env,
       proxy: String(http.get("proxy") ?? ""),
       caBundle: String(api.getConfiguration(SECTION).get("caBundle") ?? ""),
-      logLevel: this.log.logLevel <= vscode.LogLevel.Debug && this.log.logLevel !== vscode.LogLevel.Off ? "DEBUG" : "INFO",
+      // The server's own log (stderr) is noisy below WARNING; its messages to the user come over LSP.
+      logLevel: this.log.logLevel === vscode.LogLevel.Trace || this.log.logLevel === vscode.LogLevel.Debug ? "DEBUG" : "WARNING",
       platform: process.platform,
     });
     const serverOptions: ServerOptions = {

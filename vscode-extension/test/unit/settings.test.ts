@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SERVER_KEYS, serverSettings, statusLabel } from "../../src/settings";
 
-const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
 const properties: Record<string, { default: unknown }> = manifest.contributes.configuration.properties;
 
 describe("serverSettings", () => {

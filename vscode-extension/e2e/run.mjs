@@ -1,0 +1,750 @@
+#!/usr/bin/env node
+// End-to-end test of the Prompt Canvas extension in a real VS Code (code-server + headless
+// Chromium driven by playwright-core). See e2e/README.md.
+//
+//   node e2e/run.mjs                 (or: npm run test:e2e)
+//
+// Environment:
+//   E2E_VSIX      the extension to test (default: dist/prompt-canvas.vsix)
+//   CODE_SERVER   code-server executable (default: scripts/install-code-server.sh's last line)
+//   CHROMIUM      browser executable (default: /usr/bin/chromium)
+//   E2E_SHOTS     screenshot folder (default: docs/screenshots in the repository)
+//   E2E_TIMEOUT   overall timeout in seconds (default: 360)
+//   E2E_KEEP=1    keep the temporary folder (it is always kept on failure)
+//   E2E_FLOWS     comma-separated subset of flows to run: expand,variations,hover,problems
+//   E2E_LOG       code-server/VS Code log level (default info; debug/trace also turns on the
+//                 extension's LSP tracing and the server's DEBUG log)
+//
+// Prints one JSON line (prefix "E2E_SUMMARY ") with each flow's result and timing; exits 0 only
+// when every required flow passed.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extRoot = path.resolve(here, '..');
+const repo = path.resolve(extRoot, '..');
+
+const VSIX = process.env.E2E_VSIX || path.join(extRoot, 'dist', 'prompt-canvas.vsix');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.E2E_SHOTS || path.join(repo, 'docs', 'screenshots');
+const TIMEOUT_S = Number(process.env.E2E_TIMEOUT || 360);
+const KEEP = process.env.E2E_KEEP === '1';
+const FLOWS = (process.env.E2E_FLOWS || 'expand,variations,hover,problems').split(',').map((s) => s.trim());
+const PROMPT_FILE = 'landscapes.prompt';
+// VS Code's log level; the extension derives the server's --log-level and LSP tracing from it.
+const LOG_LEVEL = process.env.E2E_LOG || 'info';
+
+const t0 = Date.now();
+const secs = (since) => Math.round((Date.now() - since) / 100) / 10;
+const log = (...a) => console.error(`[e2e ${secs(t0).toFixed(1).padStart(5)}s]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ cleanup, no matter what
+let serverProc = null;
+let browser = null;
+let tmp = null;
+let cleanedUp = false;
+const summary = { ok: false, vsix: VSIX, codeServer: null, flows: {}, timings: {} };
+
+function killServerGroup(signal = 'SIGTERM') {
+  if (!serverProc) return; // even when the launcher has exited: its helpers may still run
+  try {
+    process.kill(-serverProc.pid, signal); // the whole process group (spawned detached)
+  } catch {
+    /* already gone */
+  }
+}
+
+async function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  if (browser) {
+    await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
+  }
+  if (serverProc) {
+    killServerGroup('SIGTERM');
+    const gone = new Promise((r) => serverProc.once('exit', r));
+    await Promise.race([gone, sleep(3000)]);
+    killServerGroup('SIGKILL');
+  }
+}
+
+// Last resort: synchronous kill when the process exits for any reason.
+process.on('exit', () => {
+  if (serverProc) {
+    try {
+      process.kill(-serverProc.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, async () => {
+    log(`got ${sig}: cleaning up`);
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+const overall = setTimeout(async () => {
+  log(`OVERALL TIMEOUT after ${TIMEOUT_S}s: killing everything`);
+  summary.error = `overall timeout (${TIMEOUT_S}s)`;
+  await finish(2);
+}, TIMEOUT_S * 1000);
+
+// ------------------------------------------------------------------ helpers
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file, lines = 40) {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines).join('\n');
+  } catch (e) {
+    return `(cannot read ${file}: ${e.message})`;
+  }
+}
+
+function walk(dir, out = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+function resolveCodeServer() {
+  if (process.env.CODE_SERVER) return process.env.CODE_SERVER;
+  const script = path.join(repo, 'scripts', 'install-code-server.sh');
+  log(`installing/locating code-server with ${path.relative(repo, script)}`);
+  const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const last = out.trim().split('\n').pop();
+  if (!last || !fs.existsSync(last)) throw new Error(`install-code-server.sh printed no executable: ${out}`);
+  return last;
+}
+
+async function waitForHttp(url, ms) {
+  const end = Date.now() + ms;
+  let lastErr = null;
+  while (Date.now() < end) {
+    if (serverProc && serverProc.exitCode !== null) throw new Error(`code-server exited (${serverProc.exitCode})`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      lastErr = new Error(`HTTP ${res.status}`);
+    } catch (e) {
+      lastErr = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`code-server did not answer ${url}: ${lastErr && lastErr.message}`);
+}
+
+async function waitFor(fn, ms, what, every = 250) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out after ${ms / 1000}s waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+const words = (s) => s.split(/[\s,]+/).filter(Boolean);
+
+// ------------------------------------------------------------------ workspace
+function makeWorkspace(root) {
+  const ws = path.join(root, 'workspace');
+  fs.mkdirSync(ws, { recursive: true });
+  const examples = path.join(repo, 'examples');
+  const src = path.join(examples, PROMPT_FILE);
+  if (fs.existsSync(src)) {
+    fs.copyFileSync(src, path.join(ws, PROMPT_FILE));
+  } else {
+    fs.writeFileSync(
+      path.join(ws, PROMPT_FILE),
+      [
+        '---',
+        'title: Landscapes',
+        'target: dalle',
+        'seed: 3',
+        'variations: 4',
+        '---',
+        '# Coast',
+        '',
+        '## beach sunset',
+        'beach sunset',
+        '',
+        '## lighthouse in a storm',
+        'a lighthouse in a storm, waves breaking over the rocks, __time-of-day__',
+        '',
+      ].join('\n'),
+    );
+  }
+  const wsWild = path.join(ws, 'wildcards');
+  fs.mkdirSync(wsWild, { recursive: true });
+  const exWild = path.join(examples, 'wildcards');
+  if (fs.existsSync(exWild)) {
+    fs.cpSync(exWild, wsWild, { recursive: true });
+  }
+  if (!fs.existsSync(path.join(wsWild, 'time-of-day.txt'))) {
+    fs.writeFileSync(path.join(wsWild, 'time-of-day.txt'), 'at dawn\nat golden hour\nat dusk\nat night\n');
+  }
+  return ws;
+}
+
+function writeUserSettings(userDataDir) {
+  const settings = {
+    'telemetry.telemetryLevel': 'off',
+    'workbench.startupEditor': 'none',
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'workbench.editor.enablePreview': false,
+    'workbench.colorTheme': 'Default Light Modern',
+    'chat.commandCenter.enabled': false,
+    'update.mode': 'none',
+    'extensions.autoUpdate': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.ignoreRecommendations': true,
+    'security.workspace.trust.enabled': false,
+    'git.enabled': false,
+    'git.openRepositoryInParentFolders': 'never',
+    'files.autoSave': 'off',
+    'files.hotExit': 'off',
+    'window.restoreWindows': 'none',
+    'editor.minimap.enabled': false,
+    'editor.unicodeHighlight.ambiguousCharacters': false,
+    'editor.wordWrap': 'on',
+    'editor.hover.delay': 200,
+    'editor.hover.sticky': true,
+    'editor.lightbulb.enabled': 'on',
+    // Typing must type: no completion popups eating Enter, no auto-closing pairs.
+    'editor.quickSuggestions': { other: false, comments: false, strings: false },
+    'editor.suggestOnTriggerCharacters': false,
+    'editor.acceptSuggestionOnEnter': 'off',
+    'editor.wordBasedSuggestions': 'off',
+    'editor.inlineSuggest.enabled': false,
+    'editor.parameterHints.enabled': false,
+    'editor.autoClosingBrackets': 'never',
+    'editor.autoClosingQuotes': 'never',
+    'editor.autoSurround': 'never',
+    'editor.autoIndent': 'none',
+    'editor.formatOnType': false,
+    'editor.formatOnSave': false,
+    'editor.codeActionsOnSave': {},
+    'files.insertFinalNewline': false,
+    'files.trimTrailingWhitespace': false,
+    'problems.autoReveal': true,
+  };
+  const dir = path.join(userDataDir, 'User');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
+}
+
+// ------------------------------------------------------------------ VS Code UI driving
+async function shot(page, name, dir = SHOTS) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  await page.screenshot({ path: file });
+  log(`screenshot ${file}`);
+}
+
+async function focusEditor(page) {
+  // Command palette-free way back to the editor: Escape closes widgets; Ctrl+1 focuses group 1.
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+1');
+  await sleep(150);
+}
+
+async function goto(page, line, col) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.type(col ? `${line}:${col}` : `${line}`);
+  await sleep(150);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  await sleep(150);
+}
+
+/** Open the code-action menu (Ctrl+.) and return the titles it shows (null: nothing / "No code actions"). */
+async function openCodeActions(page) {
+  await page.keyboard.press('Control+.');
+  const widget = page.locator('.action-widget');
+  // Either the menu or the "No code actions available" message appears.
+  const message = page.locator('.monaco-editor-overlaymessage');
+  try {
+    await widget.or(message).first().waitFor({ state: 'visible', timeout: 8000 });
+  } catch {
+    return null;
+  }
+  if (!(await widget.first().isVisible())) {
+    const text = (await message.first().innerText().catch(() => '')).trim();
+    return text ? [`(message) ${text}`] : null;
+  }
+  await sleep(300);
+  const rows = page.locator('.action-widget .monaco-list-row');
+  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  return texts;
+}
+
+/** Choose the menu entry whose title starts with `prefix` with the arrow keys + Enter. */
+async function chooseAction(page, prefix) {
+  for (let i = 0; i < 30; i++) {
+    const focused = page.locator('.action-widget .monaco-list-row.focused');
+    const text = (await focused.count()) ? (await focused.first().innerText()).replace(/\s+/g, ' ').trim() : '';
+    if (text.startsWith(prefix)) {
+      await page.keyboard.press('Enter');
+      return text;
+    }
+    await page.keyboard.press('ArrowDown');
+    await sleep(80);
+  }
+  throw new Error(`no focusable code action starting with "${prefix}"`);
+}
+
+/**
+ * Retry until the code-action menu shows an action starting with `prefix` (the language server
+ * starts lazily, so the first requests can come back empty). `select` re-establishes the
+ * cursor/selection before each try.
+ */
+async function codeActionWith(page, prefix, select, ms = 90000) {
+  const end = Date.now() + ms;
+  let tries = 0;
+  let last = null;
+  while (Date.now() < end) {
+    tries++;
+    await focusEditor(page);
+    await select();
+    last = await openCodeActions(page);
+    if (last && last.some((t) => t.startsWith(prefix))) {
+      log(`code actions (try ${tries}): ${JSON.stringify(last)}`);
+      return last;
+    }
+    log(`try ${tries}: no "${prefix}" yet (${last ? JSON.stringify(last) : 'no menu'}); retrying`);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    await sleep(2000);
+  }
+  throw new Error(`no code action "${prefix}…" after ${tries} tries; last menu: ${JSON.stringify(last)}`);
+}
+
+/** Press Ctrl+S until the file on disk differs from `before` and passes `accept` (the edit is async). */
+async function saveUntil(page, file, before, accept, ms = 90000) {
+  const end = Date.now() + ms;
+  let text = before;
+  while (Date.now() < end) {
+    await sleep(1000);
+    await page.keyboard.press('Control+S');
+    await sleep(600);
+    text = fs.readFileSync(file, 'utf8');
+    if (text !== before && accept(text)) return text;
+  }
+  return text;
+}
+
+function lineIndex(text, predicate) {
+  const lines = text.split('\n');
+  const i = lines.findIndex(predicate);
+  if (i < 0) throw new Error('line not found in the test file');
+  return i; // 0-based
+}
+
+// ------------------------------------------------------------------ flows
+async function flowExpand(page, file) {
+  const before = fs.readFileSync(file, 'utf8');
+  const lines = before.split('\n');
+  const head = lineIndex(before, (l) => /^##\s+beach sunset\s*$/.test(l));
+  const li = lines.findIndex((l, i) => i > head && l.trim() === 'beach sunset');
+  if (li < 0) throw new Error('no "beach sunset" prompt line in the test file');
+  const phrase = lines[li];
+  const select = async () => {
+    await goto(page, li + 1);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await sleep(200);
+  };
+  const prefix = 'Expand selection into a full image prompt';
+  await codeActionWith(page, prefix, select);
+  await shot(page, 'code-action-menu.png');
+  const chosen = await chooseAction(page, prefix);
+  log(`chose "${chosen}"`);
+  const pre = lines.slice(0, li).join('\n') + '\n';
+  const post = '\n' + lines.slice(li + 1).join('\n');
+  const accept = (t) => t.startsWith(pre) && t.endsWith(post) && t.length > before.length + 40;
+  const after = await saveUntil(page, file, before, accept);
+  const middle = after.startsWith(pre) && after.endsWith(post) ? after.slice(pre.length, after.length - post.length) : null;
+  const problems = [];
+  if (after === before) problems.push('file on disk unchanged');
+  else if (middle === null) problems.push('the rest of the file changed');
+  else {
+    const w = words(middle.toLowerCase());
+    if (!w.some((x) => x.includes('beach')) || !w.some((x) => x.includes('sunset')))
+      problems.push(`expansion lost the phrase words: ${JSON.stringify(middle)}`);
+    if (w.length < words(phrase).length + 10) problems.push(`expansion too short (${w.length} words): ${JSON.stringify(middle)}`);
+  }
+  await goto(page, li + 1);
+  await sleep(500);
+  await shot(page, 'expanded.png');
+  if (problems.length) throw new Error(problems.join('; '));
+  return { words: words(middle).length, expansion: middle.length > 300 ? middle.slice(0, 300) + '…' : middle };
+}
+
+async function flowVariations(page, file) {
+  const before = fs.readFileSync(file, 'utf8');
+  const lines = before.split('\n');
+  const head = lineIndex(before, (l) => /^##\s+lighthouse in a storm\s*$/.test(l));
+  const li = lines.findIndex((l, i) => i > head && l.trim() !== '' && !l.trim().startsWith('//'));
+  if (li < 0) throw new Error('no "lighthouse in a storm" prompt line in the test file');
+  const select = async () => {
+    await goto(page, li + 1, 5); // cursor inside the entry, no selection
+  };
+  await codeActionWith(page, 'Generate', select);
+  const chosen = await chooseAction(page, 'Generate');
+  log(`chose "${chosen}"`);
+  const m = /Generate (\d+) variations/.exec(chosen);
+  const expected = m ? Number(m[1]) : 1;
+  const blockRe = /^##\s+lighthouse in a storm\s+·\s+v(\d+)\s*$/gm;
+  const count = (t) => [...t.matchAll(blockRe)].length;
+  const accept = (t) => count(t) >= expected;
+  const after = await saveUntil(page, file, before, accept);
+  const problems = [];
+  const n = count(after);
+  if (after === before) problems.push('file on disk unchanged');
+  if (n < 1) problems.push('no "## lighthouse in a storm · v1" block on disk');
+  else if (n < expected) problems.push(`only ${n} of ${expected} variation blocks`);
+  // Every original line is still there, in order (the blocks are insertions).
+  const newLines = after.split('\n');
+  let j = 0;
+  for (const l of newLines) if (j < lines.length && l === lines[j]) j++;
+  if (j < lines.length) problems.push(`original line ${j + 1} (${JSON.stringify(lines[j])}) missing or changed`);
+  // Each block has a non-empty prompt line after its heading.
+  const bodies = [];
+  newLines.forEach((l, i) => {
+    if (/^##\s+lighthouse in a storm\s+·\s+v\d+\s*$/.test(l)) bodies.push(newLines[i + 1] || '');
+  });
+  if (bodies.some((b) => !b.trim() || b.startsWith('#'))) problems.push(`an empty variation block: ${JSON.stringify(bodies)}`);
+  const v1 = newLines.findIndex((l) => /·\s+v1\s*$/.test(l));
+  if (v1 >= 0) await goto(page, v1 + 1);
+  await sleep(500);
+  await shot(page, 'variations.png');
+  if (problems.length) throw new Error(problems.join('; '));
+  return { blocks: n, expected, first: bodies[0] };
+}
+
+async function flowHover(page, file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const li = lines.findIndex((l) => l.includes('__time-of-day__') && !l.startsWith('##'));
+  if (li < 0) throw new Error('no __time-of-day__ in the test file');
+  const col = lines[li].indexOf('__time-of-day__') + 4; // 1-based column inside the name
+  const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content, .monaco-hover:not(.hidden) .hover-contents');
+  let content = '';
+  await waitFor(
+    async () => {
+      await focusEditor(page);
+      await goto(page, li + 1, col);
+      // Keyboard hover: Ctrl+K Ctrl+I (editor.action.showHover).
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      await sleep(1200);
+      if (!(await hover.count())) return false;
+      content = (await hover.first().innerText()).trim();
+      return content && !/^Loading/.test(content) && /time-of-day|dawn|dusk|wildcard/i.test(content);
+    },
+    60000,
+    'the server hover on __time-of-day__',
+    500,
+  );
+  await shot(page, 'hover.png');
+  await page.keyboard.press('Escape');
+  return { hover: content.length > 200 ? content.slice(0, 200) + '…' : content };
+}
+
+async function flowProblems(page, file) {
+  const expectedMessage = 'no wildcard file for __nosuchwildcard__';
+  await focusEditor(page);
+  const endsWithNewline = fs.readFileSync(file, 'utf8').endsWith('\n');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('End');
+  await page.keyboard.press('Enter');
+  if (!endsWithNewline) await page.keyboard.press('Enter');
+  await page.keyboard.type('## broken wildcard', { delay: 10 });
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('a lamp glowing under __nosuchwildcard__', { delay: 10 });
+  await page.keyboard.press('Escape');
+  await sleep(500);
+  await page.keyboard.press('Control+S');
+  await page.keyboard.press('Control+Shift+M');
+  const panel = page.locator('.markers-panel');
+  await panel.first().waitFor({ state: 'visible', timeout: 15000 });
+  let shown = '';
+  await waitFor(
+    async () => {
+      shown = (await panel.first().innerText()).replace(/\s+/g, ' ');
+      return shown.includes(expectedMessage);
+    },
+    45000,
+    `"${expectedMessage}" in the Problems panel`,
+  );
+  // Show the offending line (with its squiggle) above the open panel.
+  const onDiskNow = fs.readFileSync(file, 'utf8').split('\n');
+  const bad = onDiskNow.findIndex((l) => l.includes('__nosuchwildcard__'));
+  await page.keyboard.press('Control+1');
+  await sleep(200);
+  if (bad >= 0) {
+    await goto(page, bad + 1, onDiskNow[bad].indexOf('__nosuchwildcard__') + 3);
+  }
+  await sleep(700);
+  await shot(page, 'problems.png');
+  const onDisk = fs.readFileSync(file, 'utf8');
+  if (!onDisk.includes('__nosuchwildcard__')) log('note: the typed line did not reach the disk (save failed?)');
+  return { problems: shown.length > 300 ? shown.slice(0, 300) + '…' : shown };
+}
+
+// ------------------------------------------------------------------ main
+let codeServerLog = null;
+
+let finishing = false;
+async function finish(code) {
+  if (finishing) return new Promise(() => {}); // the first caller exits the process
+  finishing = true;
+  clearTimeout(overall);
+  summary.timings.total = secs(t0);
+  const required = ['expand', 'variations', 'problems'].filter((f) => FLOWS.includes(f));
+  summary.ok = code === 0 && required.every((f) => summary.flows[f] && summary.flows[f].pass);
+  if (!summary.ok) {
+    if (codeServerLog) {
+      console.error(`---- tail of code-server's log (${codeServerLog}) ----\n${tail(codeServerLog, 40)}`);
+    }
+    if (tmp) {
+      // VS Code's extension host and server logs, and our extension's output channel.
+      const logs = walk(path.join(tmp, 'user-data', 'logs')).filter(
+        (f) =>
+          f.endsWith('.log') &&
+          (['remoteexthost.log', 'remoteagent.log'].includes(path.basename(f)) || /prompt-canvas/i.test(path.dirname(f))),
+      );
+      for (const f of logs) {
+        const t = tail(f, 25);
+        if (t.trim()) console.error(`---- tail of ${path.relative(tmp, f)} ----\n${t}`);
+      }
+    }
+  }
+  await cleanup();
+  if (tmp) {
+    if (summary.ok && !KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    else {
+      summary.kept = tmp;
+      console.error(`kept ${tmp}`);
+    }
+  }
+  console.log('E2E_SUMMARY ' + JSON.stringify(summary));
+  process.exit(summary.ok ? 0 : code || 1);
+}
+
+async function main() {
+  if (!fs.existsSync(VSIX)) throw new Error(`no VSIX at ${VSIX} (build it: npm run package, or set E2E_VSIX)`);
+  let tStep = Date.now();
+  const codeServer = resolveCodeServer();
+  summary.codeServer = codeServer;
+  summary.timings.install = secs(tStep);
+
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-canvas-e2e-'));
+  const userDataDir = path.join(tmp, 'user-data');
+  const extensionsDir = path.join(tmp, 'extensions');
+  const xdgConfig = path.join(tmp, 'xdg-config');
+  const xdgData = path.join(tmp, 'xdg-data');
+  for (const d of [userDataDir, extensionsDir, xdgConfig, xdgData]) fs.mkdirSync(d, { recursive: true });
+  const ws = makeWorkspace(tmp);
+  const file = path.join(ws, PROMPT_FILE);
+  writeUserSettings(userDataDir);
+  const configYaml = path.join(tmp, 'code-server.yaml');
+  fs.writeFileSync(configYaml, 'auth: none\ncert: false\n');
+  const env = {
+    ...process.env,
+    XDG_CONFIG_HOME: xdgConfig,
+    XDG_DATA_HOME: xdgData,
+    VSCODE_CLI_DISABLE_KEYCHAIN_ENCRYPT: '1',
+  };
+  delete env.VSCODE_IPC_HOOK_CLI;
+  const common = ['--config', configYaml, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
+
+  tStep = Date.now();
+  log(`installing ${VSIX}`);
+  const out = execFileSync(codeServer, [...common, '--install-extension', VSIX, '--force'], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 120000,
+  });
+  log(out.trim().split('\n').slice(-1)[0]);
+  const installed = fs.readdirSync(extensionsDir).filter((d) => !d.startsWith('.') && d !== 'extensions.json');
+  if (!installed.length) throw new Error(`--install-extension installed nothing: ${out}`);
+  summary.extension = installed.join(',');
+  summary.timings.installExtension = secs(tStep);
+
+  const port = await freePort();
+  codeServerLog = path.join(tmp, 'code-server.log');
+  const logFd = fs.openSync(codeServerLog, 'a');
+  tStep = Date.now();
+  serverProc = spawn(
+    codeServer,
+    [
+      ...common,
+      '--auth', 'none',
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--log', LOG_LEVEL,
+      ws,
+    ],
+    { env, detached: true, stdio: ['ignore', logFd, logFd] },
+  );
+  fs.closeSync(logFd);
+  serverProc.on('exit', (c, s) => log(`code-server exited (${c ?? s})`));
+  log(`code-server pid ${serverProc.pid} on port ${port}, log ${codeServerLog}`);
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60000);
+  summary.timings.codeServerUp = secs(tStep);
+
+  tStep = Date.now();
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Chromium writes "Crash Reports" under XDG_CONFIG_HOME even with a temporary profile.
+    env: { ...process.env, XDG_CONFIG_HOME: xdgConfig, XDG_CACHE_HOME: path.join(tmp, 'xdg-cache') },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`;
+  log(`opening ${url}`);
+  await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60000 });
+  // The explorer shows the workspace once the remote connection is up.
+  await page
+    .locator('.explorer-folders-view .monaco-list-row', { hasText: PROMPT_FILE })
+    .first()
+    .waitFor({ state: 'visible', timeout: 60000 });
+  summary.timings.workbench = secs(tStep);
+
+  tStep = Date.now();
+  await waitFor(
+    async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await page.keyboard.type(PROMPT_FILE);
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: PROMPT_FILE }).first();
+      await row.waitFor({ state: 'visible', timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page
+        .locator('.tabs-container .tab', { hasText: PROMPT_FILE })
+        .first()
+        .waitFor({ state: 'visible', timeout: 10000 });
+      return true;
+    },
+    60000,
+    `quick open of ${PROMPT_FILE}`,
+    1000,
+  );
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: 30000 });
+  // The language mode in the status bar proves the language contribution; activation of the
+  // client itself is proved by the first code-action menu that shows our actions.
+  const mode = await waitFor(
+    async () => {
+      const items = await page.locator('.statusbar-item').allInnerTexts();
+      return items.find((t) => /Prompt Canvas|promptcanvas/i.test(t));
+    },
+    30000,
+    'the "Prompt Canvas" language mode in the status bar',
+  ).catch((e) => {
+    log(`warning: ${e.message}`);
+    return null;
+  });
+  summary.languageMode = mode;
+  summary.timings.fileOpen = secs(tStep);
+  await shot(page, 'opened.png', tmp);
+
+  const flows = { expand: flowExpand, variations: flowVariations, hover: flowHover, problems: flowProblems };
+  for (const name of ['expand', 'variations', 'hover', 'problems']) {
+    if (!FLOWS.includes(name)) continue;
+    const start = Date.now();
+    log(`flow ${name}: start`);
+    try {
+      const detail = await flows[name](page, file);
+      summary.flows[name] = { pass: true, seconds: secs(start), ...detail };
+      log(`flow ${name}: PASS (${secs(start)}s)`);
+    } catch (e) {
+      summary.flows[name] = { pass: false, seconds: secs(start), error: String(e && e.message || e) };
+      log(`flow ${name}: FAIL (${secs(start)}s): ${e && e.message}`);
+      try {
+        await shot(page, `failed-${name}.png`, tmp);
+      } catch {
+        /* ignore */
+      }
+      // Leave the UI in a known state for the next flow.
+      await page.keyboard.press('Escape').catch(() => {});
+      await page.keyboard.press('Escape').catch(() => {});
+    }
+  }
+  if (name_required_failed() && consoleErrors.length) {
+    console.error('---- browser console errors (last 10) ----\n' + consoleErrors.slice(-10).join('\n'));
+  }
+  await finish(0);
+}
+
+function name_required_failed() {
+  return Object.values(summary.flows).some((f) => !f.pass);
+}
+
+main().catch(async (e) => {
+  log(`ERROR: ${e && e.stack || e}`);
+  summary.error = String(e && e.message || e);
+  await finish(1);
+});

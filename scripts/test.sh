@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Quick start, part 2: set up everything the tests need, then run all of them
-# (ruff and mypy run inside the suite, see tests/test_code_quality.py).
+# Quick start, part 2: set up everything the tests need, then run all of them:
+# the Python suite (ruff and mypy run inside it, see tests/test_code_quality.py),
+# then the VS Code extension's (scripts/test-extension.sh: unit, grammar, VSIX
+# build, end to end in code-server). Arguments go to pytest; with arguments that
+# pick tests (a path or -k), the extension's tests are left out.
+# PROMPT_CANVAS_SKIP_EXTENSION=1 skips them too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +24,11 @@ fi
 
 bash scripts/setup.sh dev
 .venv/bin/python -m pytest "$@"
+
+selective=0
+for arg in "$@"; do
+  case "$arg" in -k | tests* | *.py | *::*) selective=1 ;; esac
+done
+if [ "$selective" = 0 ] && [ "${PROMPT_CANVAS_SKIP_EXTENSION:-0}" != 1 ]; then
+  bash scripts/test-extension.sh
+fi

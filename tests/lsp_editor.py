@@ -62,6 +62,7 @@ class Editor:
     # Called once before the next applyEdit is checked (a keystroke racing the edit).
     before_apply: Any = None
     progress_tokens: list[Any] = field(default_factory=list)
+    shown: list[types.ShowDocumentParams] = field(default_factory=list)  # window/showDocument requests
 
     def install(self) -> None:
         fix_code_action_structuring(self.client)
@@ -84,6 +85,13 @@ class Editor:
                 result = hook(params.token)
                 if asyncio.iscoroutine(result):
                     await result
+
+        self.client.protocol.fm.features.pop(types.WINDOW_SHOW_DOCUMENT, None)  # pytest-lsp's own
+
+        @self.client.feature(types.WINDOW_SHOW_DOCUMENT)
+        def show_document(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+            self.shown.append(params)
+            return types.ShowDocumentResult(success=True)
 
         @self.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
@@ -193,6 +201,7 @@ async def start(client: LanguageClient, spec: str = "visual_studio_code", **init
             initialization_options=init.get("options", {"diagnosticsDelay": 0}),
             workspace_folders=init.get("folders"),
             root_uri=init.get("root_uri"),
+            client_info=types.ClientInfo(name=init["client_name"]) if "client_name" in init else None,
         )
     )
     return editor

@@ -6,6 +6,11 @@ It speaks what Prompt Canvas uses of the API, over real HTTP, to the real
 - ``POST /v1/chat/completions``: plain, ``n`` choices, ``response_format``
   JSON schema, and SSE streaming (``stream: true``);
 - ``GET /v1/models``.
+- ``POST /v1/images/generations``: real PNGs (a small picture whose colour comes
+  from the prompt), as ``b64_json`` or, with ``image_form = "url"`` (or
+  ``response_format: url``), as links served by ``GET /files/<name>.png``;
+  dall-e-3 answers carry a ``revised_prompt``. Sizes are checked per model as
+  OpenAI does; ``Fault.content_filter()`` is a content-policy 400 here.
 
 Its "model" is deterministic: it writes an expansion of the idea it is given,
 or N variations. Knobs: ``latency`` (seconds before answering), ``api_key``
@@ -20,12 +25,16 @@ or N variations. Knobs: ``latency`` (seconds before answering), ``api_key``
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import select
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +101,45 @@ class Recorded:
     body: dict[str, Any] = field(default_factory=dict)
 
 
+IMAGE_SIZES = {
+    "gpt-image-1": ("1024x1024", "1536x1024", "1024x1536", "auto"),
+    "dall-e-3": ("1024x1024", "1792x1024", "1024x1792"),
+}
+
+
+def make_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG: a diagonal gradient over ``rgb`` (decodable by any image viewer)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(
+        b"\x00"
+        + bytes(
+            value
+            for x in range(width)
+            for value in (
+                (rgb[0] + x * 2) % 256,
+                (rgb[1] + y * 2) % 256,
+                (rgb[2] + (x + y)) % 256,
+            )
+        )
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_for(prompt: str, index: int) -> bytes:
+    digest = hashlib.sha256(f"{prompt}\x00{index}".encode()).digest()
+    return make_png(64, 64, (digest[0], digest[1], digest[2]))
+
+
 def _user_text(body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
         if message.get("role") == "user":
@@ -149,6 +197,7 @@ class OpenAICompatibleServer:
         latency: float = 0.0,
         api_key: str | None = None,
         models: tuple[str, ...] = ("test-model", "llama3.2"),
+        image_models: tuple[str, ...] = ("gpt-image-1", "dall-e-3"),
         json_schema: str = "ok",
         n: str = "ok",
         chunk_delay: float = 0.0,
@@ -156,6 +205,9 @@ class OpenAICompatibleServer:
         self.latency = latency
         self.api_key = api_key
         self.models = models
+        self.image_models = image_models
+        self.image_form = "b64"  # or "url"
+        self.files: dict[str, bytes] = {}
         self.json_schema = json_schema
         self.n = n
         self.chunk_delay = chunk_delay
@@ -284,6 +336,17 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes ----------------------------------------------------------------------
     def do_GET(self) -> None:
         self._record({})
+        if self.path.startswith("/files/"):
+            data = self.owner.files.get(self.path.rsplit("/", 1)[-1])
+            if data is None:
+                self._error(404, "this link has expired")
+                return
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if not self._authorised():
             return
         if self.path.rstrip("/").endswith("/models"):
@@ -300,7 +363,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {}
         self._record(body)
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        images = self.path.rstrip("/").endswith("/images/generations")
+        if not images and not self.path.rstrip("/").endswith("/chat/completions"):
             self._error(404, f"no route {self.path}")
             return
         owner = self.owner
@@ -311,10 +375,57 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
+        if images:
+            self._images(body, fault)
+            return
         if body.get("model") not in owner.models:
             self._error(404, f"The model `{body.get('model')}` does not exist.", "model_not_found")
             return
         self._complete(body, fault)
+
+    def _images(self, body: dict[str, Any], fault: Fault | None) -> None:
+        owner = self.owner
+        model = str(body.get("model"))
+        if model not in owner.image_models:
+            self._error(404, f"The model `{model}` does not exist.", "model_not_found")
+            return
+        if fault is not None and fault.kind == "content_filter":
+            self._error(
+                400,
+                "Your request was rejected as a result of our safety system.",
+                "content_policy_violation",
+            )
+            return
+        size = str(body.get("size") or "1024x1024")
+        allowed = IMAGE_SIZES.get(model)
+        if allowed and size not in allowed:
+            self._error(
+                400,
+                f"Invalid value: '{size}'. Supported values are: {', '.join(repr(a) for a in allowed)}.",
+                "invalid_value",
+            )
+            return
+        if model.startswith("gpt-image") and "response_format" in body:
+            self._error(400, "Unknown parameter: 'response_format'.", "unknown_parameter")
+            return
+        prompt = str(body.get("prompt") or "")
+        count = int(body.get("n") or 1)
+        as_url = owner.image_form == "url" or body.get("response_format") == "url"
+        data = []
+        for i in range(count):
+            png = b"" if fault is not None and fault.kind == "empty" else image_for(prompt, i)
+            item: dict[str, Any] = {}
+            if as_url:
+                name = f"{hashlib.sha256(png + bytes([i])).hexdigest()[:16]}.png"
+                owner.files[name] = png
+                host, port = self.server.server_address[:2]
+                item["url"] = f"http://{host}:{port}/files/{name}"
+            else:
+                item["b64_json"] = base64.b64encode(png).decode()
+            if model == "dall-e-3":
+                item["revised_prompt"] = f"A vivid rendering of {prompt}"
+            data.append(item)
+        self._send_json(200, {"created": int(time.time()), "data": data})
 
     def _fault(self, fault: Fault, body: dict[str, Any]) -> bool:
         """Apply a fault; True if it answered the request."""

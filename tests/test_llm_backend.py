@@ -291,7 +291,7 @@ def test_openai_without_a_key_says_how_to_set_one() -> None:
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        (Fault.status_code(401), "answered 401: no API key was sent and one is needed"),
+        (Fault.status_code(401), "answered 401: no API key is set and this server needs one"),
         (Fault.status_code(400, code="content_policy_violation", message="unsafe"), "refused this request"),
         (Fault.content_filter(), "refused this request (content policy)"),
         (Fault.garbage(), "is not a valid chat completion"),

@@ -62,6 +62,9 @@ def fresh(llm: OpenAICompatibleServer) -> None:
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     yield
     await lsp_client.shutdown_session()  # a no-op if the test never initialized
+    server = lsp_client._server
+    if server is not None and server.returncode is None:  # a failed session never sent exit
+        server.kill()
 
 
 def options(llm: OpenAICompatibleServer, **extra: Any) -> dict[str, Any]:
@@ -193,7 +196,7 @@ async def test_api_key_given_at_run_time_is_used_and_never_echoed(
     uri = uri_of(editor)
     result = await run(client, "promptCanvas.expand", uri, rng(editor, "beach sunset"))
     assert result["applied"] is False and editor.docs[uri].text == TEXT
-    assert any("no API key was sent" in e and "Set API Key" in e for e in errors(client))
+    assert any("no API key is set" in e and "Set API Key" in e for e in errors(client))
 
     client.protocol.notify("promptCanvas/setApiKey", {"apiKey": SECRET})
     result = await run(client, "promptCanvas.expand", uri, rng(editor, "beach sunset"))
@@ -210,7 +213,7 @@ async def test_api_key_given_at_run_time_is_used_and_never_echoed(
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        (Fault.status_code(401), "no API key was sent and one is needed"),
+        (Fault.status_code(401), "no API key is set and this server needs one"),
         (Fault.content_filter(), "refused this request (content policy)"),
         (Fault.garbage(), "is not a valid chat completion"),
         (Fault.empty(), "returned an empty answer"),

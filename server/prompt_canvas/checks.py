@@ -16,6 +16,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, Related, Severity
 from .document import FRONT_MATTER_KEYS, BlockParse, Document, Entry, FrontMatter, Heading
+from .settings import RENDER_QUALITIES
 from .targets import DEFAULT_TARGET, TARGETS, Target, resolve_target, suggest_target
 from .template import Template, Wildcard
 from .text import Span
@@ -168,7 +169,18 @@ def _front_matter_value_problem(name: str, value: Any) -> str | None:
     elif name == "tags":
         if not isinstance(value, (str, list)):
             return "'tags' must be text or a list"
-    elif name in ("style", "negative", "model", "title", "description") and not isinstance(value, str):
+    elif name == "size":
+        if not isinstance(value, str) or not re.fullmatch(r"auto|\d{2,5}x\d{2,5}", value.strip().lower()):
+            return f"'size' must look like 1024x1024 (or auto), not {value!r}"
+    elif name == "quality":
+        if not isinstance(value, str) or value.strip().lower() not in RENDER_QUALITIES:
+            return f"'quality' must be one of {', '.join(RENDER_QUALITIES)}, not {value!r}"
+    elif name == "images":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+            return f"'images' must be a whole number from 1 to 10, not {value!r}"
+    elif (name in ("image_model", "renders") and (not isinstance(value, str) or not value.strip())) or (
+        name in ("style", "negative", "model", "title", "description") and not isinstance(value, str)
+    ):
         return f"'{name}' must be text"
     return None
 

@@ -205,6 +205,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    render_p = sub.add_parser(
+        "render",
+        help="render entries into images beside the library (OpenAI-compatible images API)",
+        description=(
+            "Render each entry of PATH (a .prompt file or a folder) with an OpenAI-compatible images "
+            "endpoint (needs --backend openai or 'backend: openai'). Images go to renders/<file>/ beside "
+            "the library, each with a JSON sidecar; the same prompt and settings are never rendered twice."
+        ),
+    )
+    render_p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help=".prompt files or folders")
+    render_p.add_argument("--entry", "-e", action="append", default=[], help="only this entry (repeatable)")
+    render_p.add_argument(
+        "--backend", "-b", choices=BACKENDS, default=None, help="openai (offline cannot render)"
+    )
+    render_p.add_argument("--base-url", help="OpenAI-compatible base URL (default: OpenAI)")
+    render_p.add_argument("--image-model", help="image model (default gpt-image-1; front matter image_model)")
+    render_p.add_argument("--size", help="e.g. 1024x1024, 1536x1024, auto (front matter size)")
+    render_p.add_argument("--quality", help="auto, low, medium, high; dall-e-3: standard, hd")
+    render_p.add_argument("--count", "-n", type=int, default=None, help="images per entry, 1-10")
+    render_p.add_argument(
+        "--out", type=Path, default=None, help="renders folder (default: renders beside the file)"
+    )
+    render_p.add_argument(
+        "--seed", "-s", type=_seed, default=None, help="seed for templates (default: front matter)"
+    )
+    render_p.add_argument("--timeout", type=_timeout, default=None, help="seconds to wait for an image")
+    render_p.add_argument("--max-retries", type=_retries, default=None, help="retries after 429/5xx (0-10)")
+    render_p.add_argument("--force", action="store_true", help="render again even if the same render exists")
+    render_p.add_argument(
+        "--wildcards", "-w", action="append", default=[], help="wildcard folder; repeatable"
+    )
+    render_p.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    render_p.add_argument("--jobs", "-j", type=_jobs, default=2, help="renders in flight at once (default 2)")
+
     cache = sub.add_parser(
         "cache",
         help="show or clear the cache of LLM answers",
@@ -404,6 +438,94 @@ def cmd_cache(args: argparse.Namespace, out: list[str]) -> int:
     return EXIT_OK
 
 
+def cmd_render(args: argparse.Namespace, out: list[str], err: list[str]) -> int:
+    from .render import RenderError, output_folder, plan_render, render, render_options
+
+    files = list(find_prompt_files(args.paths))
+    if not files:
+        raise CliError("no .prompt files found in " + ", ".join(str(p) for p in args.paths))
+    wanted = {name.strip().lower() for name in args.entry}
+    overrides = {
+        "model": args.image_model,
+        "size": args.size,
+        "quality": args.quality,
+        "count": args.count,
+        "folder": str(args.out) if args.out is not None else None,
+    }
+    settings = settings_from_env()
+    jobs: list[tuple[Path, int, Any, Any, BackendChoice]] = []
+    for file in files:
+        source = read_source(file)
+        if source.problems:
+            raise CliError(f"{file}: {source.problems[0].message}")
+        document = parse_document(source.text)
+        front = {key: document.setting(key) for key in ("backend", "model")}
+        choice = choose_backend(
+            settings,
+            None,
+            front,
+            {
+                "backend": args.backend,
+                "base_url": args.base_url,
+                "timeout": args.timeout,
+                "max_retries": args.max_retries,
+            },
+        )
+        if choice.llm is None:
+            from .render import OFFLINE_HELP
+
+            raise CliError(
+                f"{file}: {OFFLINE_HELP} From the command line: --backend openai [--base-url URL]."
+            )
+        try:
+            options = render_options(document, settings, overrides)
+        except RenderError as exc:
+            raise CliError(f"{file}: {exc}") from exc
+        wildcards = WildcardLibrary.load(
+            folders_for(file, document.setting("wildcards"), args.wildcards, Path.cwd())
+        )
+        target = document_target(document).name
+        seed = args.seed if args.seed is not None else _int_setting(document.setting("seed"), 0)
+        for entry in document.entries:
+            if wanted and entry.display_name.strip().lower() not in wanted:
+                continue
+            line = document.index.line_of(entry.span.start) + 1
+            try:
+                job = plan_render(document, entry, target, seed, options, choice.llm.base_url, wildcards)
+            except RenderError as exc:
+                raise CliError(f"{file}:{line}: {entry.display_name}: {exc}") from exc
+            jobs.append((file, line, job, output_folder(file, options), choice))
+    if wanted and not jobs:
+        raise CliError("no entry named " + ", ".join(repr(n) for n in args.entry))
+
+    async def one(file: Path, line: int, job: Any, folder: Path, choice: BackendChoice) -> dict[str, Any]:
+        try:
+            made = await render(job, folder, choice, force=args.force, library=file)
+        except (RenderError, ExpandError) as exc:
+            raise CliError(f"{file}:{line}: {job.entry}: {exc}") from exc
+        return {
+            "path": str(file),
+            "line": line,
+            "entry": job.entry,
+            "images": [str(p) for p in made.images],
+            "sidecar": str(made.sidecar),
+            "reused": made.reused,
+            "prompt": job.prompt,
+            "revised_prompt": made.revised_prompts,
+        }
+
+    rows = asyncio.run(_bounded([one(*job) for job in jobs], args.jobs))
+    for row in rows:
+        if args.format == "json":
+            out.append(json.dumps(row, ensure_ascii=False))
+        else:
+            note = " (already rendered)" if row["reused"] else ""
+            out.append(f"{row['path']}:{row['line']}: {row['entry']} -> {', '.join(row['images'])}{note}")
+    made_count = sum(not r["reused"] for r in rows)
+    err.append(f"{made_count} rendered, {len(rows) - made_count} already there")
+    return EXIT_OK
+
+
 def _int_setting(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
@@ -493,6 +615,8 @@ def main(
             code = cmd_vary(args, stdin, out, err)
         elif args.command == "cache":
             code = cmd_cache(args, out)
+        elif args.command == "render":
+            code = cmd_render(args, out, err)
         else:
             code = cmd_check(args, stdin, out, err)
     except CliError as exc:

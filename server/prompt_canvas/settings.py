@@ -8,6 +8,7 @@ used instead.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from .targets import DEFAULT_TARGET, TARGETS, resolve_target
 
 BACKENDS = ("offline", "openai")
+RENDER_QUALITIES = ("auto", "low", "medium", "high", "standard", "hd")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Settings:
     project: str | None = None
     fallback_to_offline: bool = False
     cache: bool = True
+    # Rendering images (an OpenAI-compatible images endpoint at the same base URL).
+    render_model: str = "gpt-image-1"
+    render_size: str = "1024x1024"
+    render_quality: str = "auto"
+    render_count: int = 1
+    render_folder: str = "renders"
 
 
 # camelCase (editor settings) and snake_case are both accepted.
@@ -45,6 +53,11 @@ _ALIASES = {
     "wildcardFolders": "wildcards",
     "knowledgeFolders": "knowledge",
     "variationCount": "variations",
+    "renderModel": "render_model",
+    "renderSize": "render_size",
+    "renderQuality": "render_quality",
+    "renderCount": "render_count",
+    "renderFolder": "render_folder",
 }
 
 
@@ -120,6 +133,12 @@ def _model(value: Any) -> tuple[bool, Any, str]:
     return False, None, f"{value!r} is not a model name"
 
 
+def _size(value: Any) -> tuple[bool, Any, str]:
+    if isinstance(value, str) and re.fullmatch(r"auto|\d{2,5}x\d{2,5}", value.strip().lower()):
+        return True, value.strip().lower(), ""
+    return False, None, f"{value!r} is not an image size such as 1024x1024 or auto"
+
+
 def _paths(value: Any) -> tuple[bool, Any, str]:
     if isinstance(value, str):
         value = [value]
@@ -150,6 +169,11 @@ _CHECKS: dict[str, Any] = {
     "project": _text,
     "fallback_to_offline": _flag,
     "cache": _flag,
+    "render_model": _model,
+    "render_size": _size,
+    "render_quality": _choice(RENDER_QUALITIES),
+    "render_count": _int_range(1, 10),
+    "render_folder": _model,
 }
 
 

@@ -11,7 +11,9 @@
 //   E2E_SHOTS     screenshot folder (default: docs/screenshots in the repository)
 //   E2E_TIMEOUT   overall timeout in seconds (default: 360)
 //   E2E_KEEP=1    keep the temporary folder (it is always kept on failure)
-//   E2E_FLOWS     comma-separated subset of flows to run: expand,variations,hover,problems
+//   E2E_FLOWS     comma-separated subset of flows to run: expand,variations,pick,hover,problems,apikey
+//   E2E_PYTHON    Python that runs e2e/llm_server.py for the apikey flow (default: the repository's
+//                 .venv/bin/python, else python3)
 //   E2E_LOG       code-server/VS Code log level (default info; debug/trace also turns on the
 //                 extension's LSP tracing and the server's DEBUG log)
 //
@@ -34,8 +36,22 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.E2E_SHOTS || path.join(repo, 'docs', 'screenshots');
 const TIMEOUT_S = Number(process.env.E2E_TIMEOUT || 360);
 const KEEP = process.env.E2E_KEEP === '1';
-const FLOWS = (process.env.E2E_FLOWS || 'expand,variations,hover,problems').split(',').map((s) => s.trim());
+// Run in this order. apikey switches the workspace to the openai backend and back; pick runs last
+// because the command it drives goes through ServerController.start(), which (bug, 0.1.0) starts a
+// second client when one is already running and so loses the running one for later commands.
+const ALL_FLOWS = ['expand', 'variations', 'hover', 'problems', 'apikey', 'pick'];
+const REQUIRED_FLOWS = ['expand', 'variations', 'pick', 'problems', 'apikey']; // hover is reported only
+const FLOWS = (process.env.E2E_FLOWS || ALL_FLOWS.join(',')).split(',').map((s) => s.trim());
+for (const f of FLOWS) if (!ALL_FLOWS.includes(f)) throw new Error(`unknown flow "${f}" in E2E_FLOWS (known: ${ALL_FLOWS.join(',')})`);
 const PROMPT_FILE = 'landscapes.prompt';
+// The apikey flow's file: front matter picks the openai backend and the fake server's model, so it
+// never reaches the offline expander whatever the moment the settings change lands.
+const LLM_FILE = 'llm-backend.prompt';
+const LLM_PHRASE = 'harbor at night';
+const API_KEY = 'sk-e2e-test-key'; // the fake server's key; must never reach settings or logs
+const PYTHON =
+  process.env.E2E_PYTHON ||
+  (fs.existsSync(path.join(repo, '.venv', 'bin', 'python')) ? path.join(repo, '.venv', 'bin', 'python') : 'python3');
 // VS Code's log level; the extension derives the server's --log-level and LSP tracing from it.
 const LOG_LEVEL = process.env.E2E_LOG || 'info';
 
@@ -46,6 +62,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ cleanup, no matter what
 let serverProc = null;
+let llmProc = null; // e2e/llm_server.py (apikey flow)
 let browser = null;
 let tmp = null;
 let cleanedUp = false;
@@ -72,10 +89,31 @@ async function cleanup() {
     await Promise.race([gone, sleep(3000)]);
     killServerGroup('SIGKILL');
   }
+  if (llmProc && llmProc.exitCode === null && llmProc.signalCode === null) {
+    const gone = new Promise((r) => llmProc.once('exit', r));
+    try {
+      llmProc.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+    await Promise.race([gone, sleep(3000)]);
+    try {
+      llmProc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 // Last resort: synchronous kill when the process exits for any reason.
 process.on('exit', () => {
+  if (llmProc) {
+    try {
+      llmProc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   if (serverProc) {
     try {
       process.kill(-serverProc.pid, 'SIGKILL');
@@ -217,7 +255,77 @@ function makeWorkspace(root) {
   if (!fs.existsSync(path.join(wsWild, 'time-of-day.txt'))) {
     fs.writeFileSync(path.join(wsWild, 'time-of-day.txt'), 'at dawn\nat golden hour\nat dusk\nat night\n');
   }
+  if (FLOWS.includes('apikey')) {
+    fs.writeFileSync(
+      path.join(ws, LLM_FILE),
+      [
+        '---',
+        'title: Through an OpenAI-compatible server',
+        'target: dalle',
+        'backend: openai',
+        'model: test-model',
+        '---',
+        '# Harbor',
+        '',
+        `## ${LLM_PHRASE}`,
+        LLM_PHRASE,
+        '',
+      ].join('\n'),
+    );
+  }
   return ws;
+}
+
+/** The workspace's .vscode/settings.json (read back by the apikey flow, which changes it mid-run). */
+function writeWorkspaceSettings(ws, settings) {
+  const dir = path.join(ws, '.vscode');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+}
+
+/**
+ * Start e2e/llm_server.py (the project's fake OpenAI-compatible server, key API_KEY); resolves to
+ * { url, requestsFile }. It serves until its stdin closes or it gets SIGTERM (see cleanup()).
+ */
+async function startLlmServer(root) {
+  const requestsFile = path.join(root, 'llm-requests.jsonl');
+  const errFile = path.join(root, 'llm-server.log');
+  const errFd = fs.openSync(errFile, 'a');
+  llmProc = spawn(PYTHON, [path.join(here, 'llm_server.py'), requestsFile, API_KEY], {
+    stdio: ['pipe', 'pipe', errFd],
+  });
+  fs.closeSync(errFd);
+  llmProc.on('exit', (c, sg) => log(`llm_server.py exited (${c ?? sg})`));
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`llm_server.py printed no URL in 20 s: ${tail(errFile, 10)}`)), 20000);
+    llmProc.stdout.on('data', (d) => {
+      buf += d;
+      const m = /^(http:\/\/127\.0\.0\.1:\d+\/v1)\s*$/m.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    llmProc.once('exit', (c) => {
+      clearTimeout(timer);
+      reject(new Error(`llm_server.py exited (${c}) before printing its URL: ${tail(errFile, 10)}`));
+    });
+  });
+  llmProc.stdout.resume();
+  return { url, requestsFile };
+}
+
+function llmRequests(file) {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
 }
 
 function writeUserSettings(userDataDir) {
@@ -271,7 +379,10 @@ function writeUserSettings(userDataDir) {
 }
 
 // ------------------------------------------------------------------ VS Code UI driving
-async function shot(page, name, dir = SHOTS) {
+// Screenshots are taken into <tmp>/shots and copied to SHOTS only when every required flow
+// passed, so a failing run never leaves a half-refreshed set behind.
+let stagedShots = null;
+async function shot(page, name, dir = stagedShots || SHOTS) {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
   await page.screenshot({ path: file });
@@ -379,6 +490,136 @@ function lineIndex(text, predicate) {
   return i; // 0-based
 }
 
+/** The text of our status bar entry (promptCanvas.status), or null when it is not shown. */
+async function statusText(page) {
+  // VS Code gives an extension's entry the DOM id "<extension id>.<item id>".
+  const item = page.locator('.statusbar-item[id$=".promptCanvas.status"]');
+  if (!(await item.count())) return null;
+  if (!(await item.first().isVisible())) return null;
+  return (await item.first().innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/** Wait until the status bar entry's text matches `re`; returns the text. */
+async function expectStatus(page, re, ms = 30000) {
+  let last = null;
+  try {
+    return await waitFor(
+      async () => {
+        last = await statusText(page);
+        return last && re.test(last) ? last : false;
+      },
+      ms,
+      `the status bar entry promptCanvas.status to match ${re}`,
+    );
+  } catch (e) {
+    throw new Error(`${e.message} (it shows ${JSON.stringify(last)})`);
+  }
+}
+
+/** F1, type the command's title, Enter on the row whose label is exactly `title`. */
+async function runCommand(page, title) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10000 });
+  await page.keyboard.type(title, { delay: 5 });
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10000 });
+  await waitFor(
+    async () => {
+      const focused = page.locator('.quick-input-widget .monaco-list-row.focused');
+      return (await focused.count()) && (await focused.first().innerText()).includes(title);
+    },
+    5000,
+    `"${title}" focused in the command palette`,
+    100,
+  );
+  await page.keyboard.press('Enter');
+}
+
+/** The texts of the notification toasts now shown. */
+async function notifications(page) {
+  const items = page.locator('.notifications-toasts .notification-list-item-message');
+  return (await items.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+
+async function clearNotifications(page) {
+  await runCommand(page, 'Notifications: Clear All Notifications').catch((e) => log(`clearing notifications: ${e.message}`));
+  await sleep(300);
+  await page.keyboard.press('Escape');
+}
+
+/** The variations QuickPick (its placeholder says so), or null when it is not open. */
+const PICK_PLACEHOLDER = '↑↓ previews in the editor';
+async function variationPickOpen(page) {
+  const input = page.locator('.quick-input-widget input.input');
+  if (!(await input.count()) || !(await input.first().isVisible())) return false;
+  const ph = (await input.first().getAttribute('placeholder')) || '';
+  return ph.startsWith(PICK_PLACEHOLDER);
+}
+
+/**
+ * Open "Pick a Variation…": via 'keys' = Ctrl+Alt+P (its keybinding), every other try F1 + its
+ * title; via 'codeAction' = Ctrl+. and "Replace with a variation…" (which the extension redirects
+ * to the QuickPick). Retried while the server starts.
+ */
+async function openVariationPick(page, select, via = 'keys', ms = 90000) {
+  const end = Date.now() + ms;
+  let tries = 0;
+  let how = via;
+  while (Date.now() < end) {
+    tries++;
+    if (via === 'codeAction') {
+      await codeActionWith(page, 'Replace with a variation', select, Math.max(5000, end - Date.now()));
+      await chooseAction(page, 'Replace with a variation');
+    } else {
+      await focusEditor(page);
+      await select();
+      how = tries % 2 === 1 ? 'Ctrl+Alt+P' : 'F1';
+      if (how === 'Ctrl+Alt+P') await page.keyboard.press('Control+Alt+P');
+      else await runCommand(page, 'Prompt Canvas: Pick a Variation…');
+    }
+    try {
+      await waitFor(() => variationPickOpen(page), 20000, 'the variations QuickPick', 200);
+      await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 10000 });
+      log(`variations QuickPick open (try ${tries}, ${how})`);
+      return `${how}, try ${tries}`;
+    } catch (e) {
+      // The extension reports a dead or unstartable server with a notification: no use retrying.
+      const said = (await notifications(page).catch(() => [])).filter((t) => /Prompt Canvas/.test(t));
+      const fatal = said.find((t) => /language server (is not running|did not start|stopped)/.test(t));
+      if (fatal) throw new Error(`the variations QuickPick did not open (${how}): the extension says ${JSON.stringify(fatal)}`);
+      log(`try ${tries}: ${e.message}${said.length ? `; notifications: ${JSON.stringify(said)}` : ''}; retrying`);
+      await page.keyboard.press('Escape');
+      await sleep(1500);
+    }
+  }
+  throw new Error(`the variations QuickPick did not open after ${tries} tries`);
+}
+
+/** The focused QuickPick row: its label and detail (the full variation text). */
+async function focusedPickRow(page) {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused').first();
+  await row.waitFor({ state: 'visible', timeout: 5000 });
+  const label = ((await row.locator('.quick-input-list-label .label-name, .monaco-icon-label .label-name').first().innerText().catch(() => '')) || '').trim();
+  const detail = ((await row.locator('.quick-input-list-detail, .quick-input-list-label-meta').first().innerText().catch(() => '')) || '').trim();
+  const all = (await row.innerText()).trim();
+  const index = Number(await row.getAttribute('data-index'));
+  return { label, detail, all, index };
+}
+
+/** Texts of the editor's ::after decorations (how the QuickPick previews a variation). */
+async function afterDecorations(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('.editor-instance .monaco-editor .view-lines span')) {
+      const c = getComputedStyle(el, '::after').content;
+      if (c && c !== 'none' && c !== 'normal' && c !== '""') out.push(c);
+    }
+    return out;
+  });
+}
+
 // ------------------------------------------------------------------ flows
 async function flowExpand(page, file) {
   const before = fs.readFileSync(file, 'utf8');
@@ -416,7 +657,8 @@ async function flowExpand(page, file) {
   await sleep(500);
   await shot(page, 'expanded.png');
   if (problems.length) throw new Error(problems.join('; '));
-  return { words: words(middle).length, expansion: middle.length > 300 ? middle.slice(0, 300) + '…' : middle };
+  const status = await expectStatus(page, /\boffline\b/);
+  return { status, words: words(middle).length, expansion: middle.length > 300 ? middle.slice(0, 300) + '…' : middle };
 }
 
 async function flowVariations(page, file) {
@@ -458,7 +700,101 @@ async function flowVariations(page, file) {
   await sleep(500);
   await shot(page, 'variations.png');
   if (problems.length) throw new Error(problems.join('; '));
-  return { blocks: n, expected, first: bodies[0] };
+  const status = await expectStatus(page, /\boffline\b/);
+  return { status, blocks: n, expected, first: bodies[0] };
+}
+
+async function flowPick(page, file) {
+  const status = await expectStatus(page, /\boffline\b/);
+  const before = fs.readFileSync(file, 'utf8');
+  const lines = before.split('\n');
+  const head = lineIndex(before, (l) => /^##\s+desert canyon\s*$/.test(l));
+  const li = lines.findIndex((l, i) => i > head && l.trim() === 'desert canyon');
+  if (li < 0) throw new Error('no "desert canyon" prompt line in the test file');
+  const select = async () => {
+    await goto(page, li + 1, 4); // cursor inside the entry, no selection
+  };
+
+  // --- accept the second item
+  const tries = await openVariationPick(page, select);
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  const count = await rows.count();
+  if (count < 2) throw new Error(`the QuickPick lists ${count} item(s), need 2`);
+  const first = await focusedPickRow(page);
+  await page.keyboard.press('ArrowDown');
+  let second = null;
+  await waitFor(
+    async () => {
+      second = await focusedPickRow(page);
+      return second.label.startsWith('2.');
+    },
+    5000,
+    'the second QuickPick item to be focused',
+    100,
+  );
+  const chosenText = second.detail;
+  if (!chosenText) throw new Error(`the second item has no detail line: ${JSON.stringify(second)}`);
+  if (!second.label.startsWith('2. ')) throw new Error(`unexpected label ${JSON.stringify(second.label)}`);
+  // The label is "2. " + the text, shortened with "…" past 90 characters.
+  const labelText = second.label.slice(3).replace(/…$/, '');
+  if (!chosenText.startsWith(labelText)) throw new Error(`label ${JSON.stringify(second.label)} does not match detail ${JSON.stringify(chosenText)}`);
+  let preview = [];
+  await waitFor(
+    async () => {
+      preview = await afterDecorations(page);
+      return preview.some((c) => c.includes('→'));
+    },
+    5000,
+    'the preview decoration (→ …) in the editor',
+    150,
+  ).catch((e) => {
+    throw new Error(`${e.message}; ::after contents seen: ${JSON.stringify(preview.slice(0, 5))}`);
+  });
+  const previewText = preview.find((c) => c.includes('→'));
+  await shot(page, 'pick-variation.png');
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  const expected = [...lines.slice(0, li), chosenText, ...lines.slice(li + 1)].join('\n');
+  const after = await saveUntil(page, file, before, (t) => t === expected, 60000);
+  const problems = [];
+  if (after === before) problems.push('file on disk unchanged after Enter');
+  else if (after !== expected) {
+    const a = after.split('\n');
+    const diff = [];
+    for (let i = 0; i < Math.max(a.length, lines.length + 1); i++) {
+      const want = i < li ? lines[i] : i === li ? chosenText : lines[i];
+      if (a[i] !== want) diff.push(`line ${i + 1}: ${JSON.stringify(a[i])} (want ${JSON.stringify(want)})`);
+    }
+    problems.push(`the file on disk is not the original with line ${li + 1} replaced: ${diff.slice(0, 4).join('; ')}`);
+  }
+  if (problems.length) throw new Error(problems.join('; '));
+
+  // --- dismiss (opened from the code-action menu this time): Escape keeps the file as it is
+  await sleep(500);
+  const dismissOpened = await openVariationPick(page, select, 'codeAction');
+  await page.keyboard.press('ArrowDown');
+  await sleep(400);
+  await page.keyboard.press('Escape');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  await sleep(1500);
+  await focusEditor(page);
+  await page.keyboard.press('Control+S');
+  await sleep(1500);
+  const dirty = await page.locator('.tabs-container .tab.dirty', { hasText: PROMPT_FILE }).count();
+  const afterEscape = fs.readFileSync(file, 'utf8');
+  if (afterEscape !== after) throw new Error('Escape changed the file on disk');
+  if (dirty) throw new Error('Escape left the editor dirty');
+  const leftover = (await afterDecorations(page)).filter((c) => c.includes('→'));
+  if (leftover.length) throw new Error(`the preview decoration stayed after Escape: ${JSON.stringify(leftover)}`);
+  return {
+    status,
+    items: count,
+    opened: tries,
+    dismissOpened,
+    first: first.detail,
+    chosen: chosenText,
+    preview: previewText && previewText.length > 120 ? previewText.slice(0, 120) + '…' : previewText,
+  };
 }
 
 async function flowHover(page, file) {
@@ -531,6 +867,179 @@ async function flowProblems(page, file) {
   return { problems: shown.length > 300 ? shown.slice(0, 300) + '…' : shown };
 }
 
+/** Quick-open a workspace file (Ctrl+P), retried; waits for its tab and its text. */
+async function openFile(page, name) {
+  await waitFor(
+    async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await page.keyboard.type(name);
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
+      await row.waitFor({ state: 'visible', timeout: 10000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10000 });
+      return true;
+    },
+    60000,
+    `quick open of ${name}`,
+    1000,
+  );
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ state: 'visible', timeout: 30000 });
+}
+
+/** Run the code action "Expand selection…" on line li (0-based) of the active editor. */
+async function expandLine(page, li) {
+  const select = async () => {
+    await goto(page, li + 1);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await sleep(200);
+  };
+  const prefix = 'Expand selection into a full image prompt';
+  await codeActionWith(page, prefix, select);
+  return chooseAction(page, prefix);
+}
+
+async function flowApiKey(page, file, ctx) {
+  const { ws } = ctx;
+  const wsSettingsFile = path.join(ws, '.vscode', 'settings.json');
+  const original = fs.readFileSync(wsSettingsFile, 'utf8');
+  try {
+    return await apiKeySteps(page, ctx);
+  } finally {
+    // Back to the offline backend for the flows after this one.
+    fs.writeFileSync(wsSettingsFile, original);
+    await focusEditor(page).catch(() => {});
+    await page.keyboard.press('Control+W').catch(() => {}); // close llm-backend.prompt (saved)
+    await openFile(page, path.basename(file)).catch((e) => log(`reopening ${path.basename(file)}: ${e.message}`));
+    await expectStatus(page, /\boffline\b/).catch((e) => log(`after apikey: ${e.message}`));
+  }
+}
+
+async function apiKeySteps(page, ctx) {
+  const { ws, userDataDir, llm } = ctx;
+  const file = path.join(ws, LLM_FILE);
+  const wsSettingsFile = path.join(ws, '.vscode', 'settings.json');
+  const userSettingsFile = path.join(userDataDir, 'User', 'settings.json');
+  const detail = {};
+  // The backend for this flow only: the workspace settings change now (the extension re-reads them).
+  const wsSettings = JSON.parse(fs.readFileSync(wsSettingsFile, 'utf8'));
+  Object.assign(wsSettings, { 'promptCanvas.backend': 'openai', 'promptCanvas.model': 'test-model' });
+  writeWorkspaceSettings(ws, wsSettings);
+  await openFile(page, LLM_FILE);
+  detail.status = await expectStatus(page, /openai · test-model/, 45000);
+
+  const before = fs.readFileSync(file, 'utf8');
+  const lines = before.split('\n');
+  const li = lines.findIndex((l, i) => i > 0 && l === LLM_PHRASE);
+  if (li < 0) throw new Error(`no "${LLM_PHRASE}" line in ${LLM_FILE}`);
+
+  // --- 1. no key yet: the server answers 401, one error notification, no edit
+  const needKey = 'no API key is set and this server needs one';
+  let shown = [];
+  await expandLine(page, li);
+  await waitFor(
+    async () => {
+      shown = await notifications(page);
+      return shown.some((t) => t.includes(needKey));
+    },
+    60000,
+    `a notification "${needKey}"`,
+    300,
+  ).catch((e) => {
+    throw new Error(`${e.message}; notifications: ${JSON.stringify(shown)}`);
+  });
+  detail.noKeyNotification = shown.find((t) => t.includes(needKey));
+  await sleep(500);
+  await focusEditor(page);
+  await page.keyboard.press('Control+S');
+  await sleep(1000);
+  if (fs.readFileSync(file, 'utf8') !== before) throw new Error('the file changed on disk although the server answered 401');
+  const first = llmRequests(llm.requestsFile).filter((r) => r.path.endsWith('/chat/completions'));
+  if (!first.length) throw new Error('the fake server got no chat request');
+  if (first.some((r) => r.auth === 'match')) throw new Error(`a request carried the key before it was set: ${JSON.stringify(first)}`);
+  await clearNotifications(page);
+
+  // --- 2. Prompt Canvas: Set API Key (a password input box)
+  await focusEditor(page);
+  await runCommand(page, 'Prompt Canvas: Set API Key');
+  const pw = page.locator('.quick-input-widget input[type="password"]');
+  await pw.waitFor({ state: 'visible', timeout: 15000 });
+  await page.keyboard.type(API_KEY, { delay: 5 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  await waitFor(
+    async () => (await notifications(page)).some((t) => /API key saved/.test(t)),
+    15000,
+    'the "API key saved" notification',
+    200,
+  );
+  await clearNotifications(page);
+
+  // --- 3. expand again: the fake server's expansion lands on disk, sent with the right key
+  const nBefore = llmRequests(llm.requestsFile).length;
+  await focusEditor(page);
+  await expandLine(page, li);
+  const pre = lines.slice(0, li).join('\n') + '\n';
+  const post = '\n' + lines.slice(li + 1).join('\n');
+  const accept = (t) => t.startsWith(pre) && t.endsWith(post) && t.length > before.length + 40;
+  const after = await saveUntil(page, file, before, accept, 60000);
+  const middle = after.startsWith(pre) && after.endsWith(post) ? after.slice(pre.length, after.length - post.length) : null;
+  if (after === before) throw new Error(`file on disk unchanged after setting the key; notifications: ${JSON.stringify(await notifications(page))}`);
+  if (middle === null) throw new Error('the rest of the file changed');
+  if (!middle.startsWith(`A detailed image of ${LLM_PHRASE}`)) throw new Error(`not the fake server's expansion: ${JSON.stringify(middle)}`);
+  detail.expansion = middle.length > 120 ? middle.slice(0, 120) + '…' : middle;
+  const later = llmRequests(llm.requestsFile).slice(nBefore).filter((r) => r.path.endsWith('/chat/completions'));
+  if (!later.length) throw new Error('the fake server logged no chat request for the second expansion');
+  if (!later.every((r) => r.auth === 'match')) throw new Error(`the second expansion's requests did not carry the right key: ${JSON.stringify(later)}`);
+  detail.requests = llmRequests(llm.requestsFile).map((r) => `${r.method} ${r.path} auth=${r.auth}`);
+
+  // --- 4. the key is in none of: workspace settings, user settings, the Prompt Canvas log
+  await runCommand(page, 'Prompt Canvas: Show Logs');
+  const output = page.locator('.part.panel .output-view, .part.panel .editor-instance, .output-view');
+  await output.first().waitFor({ state: 'visible', timeout: 15000 }).catch(() => {});
+  await sleep(1000);
+  // Monaco renders spaces as U+00A0.
+  const channelText = ((await output.first().innerText().catch(() => '')) || '').replace(/\u00a0/g, ' ');
+  const logFiles = walk(path.join(userDataDir, 'logs')).filter((f) => path.basename(f) === 'Prompt Canvas.log');
+  const leaks = [];
+  const check = (what, text) => {
+    if (text.includes(API_KEY)) leaks.push(what);
+  };
+  check('workspace settings.json', fs.readFileSync(wsSettingsFile, 'utf8'));
+  check('user settings.json', fs.readFileSync(userSettingsFile, 'utf8'));
+  check('the Prompt Canvas output channel (DOM)', channelText);
+  for (const f of logFiles) check(path.relative(userDataDir, f), fs.readFileSync(f, 'utf8'));
+  // Everything else under user-data (reported, not decisive: secret storage may live there).
+  detail.keyElsewhere = walk(userDataDir)
+    .filter((f) => !logFiles.includes(f) && f !== userSettingsFile)
+    .filter((f) => {
+      try {
+        return fs.statSync(f).size < 20e6 && fs.readFileSync(f).includes(API_KEY);
+      } catch {
+        return false;
+      }
+    })
+    .map((f) => path.relative(userDataDir, f));
+  detail.logFiles = logFiles.map((f) => path.relative(userDataDir, f));
+  detail.outputChannelChars = channelText.length;
+  if (!logFiles.length) leaks.push('(no "Prompt Canvas.log" under user-data/logs to check)');
+  if (!/starting the server|python candidate|\[(info|debug|trace|warning|error)\]/.test(channelText))
+    leaks.push(`(the panel does not show the Prompt Canvas channel: ${JSON.stringify(channelText.slice(0, 200))})`);
+  if (leaks.length) throw new Error(`the API key (or the means to check for it) failed: ${leaks.join(', ')}`);
+
+  // --- 5. the status bar names the backend and model
+  if (await page.locator('.part.panel').first().isVisible().catch(() => false)) await page.keyboard.press('Control+J'); // close the panel
+  await focusEditor(page);
+  await goto(page, li + 1);
+  detail.statusAfter = await expectStatus(page, /openai · test-model/);
+  await sleep(500);
+  await shot(page, 'status-bar-openai.png');
+  return detail;
+}
+
 // ------------------------------------------------------------------ main
 let codeServerLog = null;
 
@@ -540,7 +1049,7 @@ async function finish(code) {
   finishing = true;
   clearTimeout(overall);
   summary.timings.total = secs(t0);
-  const required = ['expand', 'variations', 'problems'].filter((f) => FLOWS.includes(f));
+  const required = REQUIRED_FLOWS.filter((f) => FLOWS.includes(f));
   summary.ok = code === 0 && required.every((f) => summary.flows[f] && summary.flows[f].pass);
   if (!summary.ok) {
     if (codeServerLog) {
@@ -560,6 +1069,19 @@ async function finish(code) {
     }
   }
   await cleanup();
+  if (summary.ok && stagedShots && fs.existsSync(stagedShots)) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const copied = [];
+    for (const f of fs.readdirSync(stagedShots)) {
+      fs.copyFileSync(path.join(stagedShots, f), path.join(SHOTS, f));
+      copied.push(f);
+    }
+    summary.screenshots = { dir: SHOTS, files: copied };
+    log(`screenshots → ${SHOTS}: ${copied.join(', ')}`);
+  } else if (stagedShots) {
+    summary.screenshots = { dir: stagedShots, copied: false };
+    if (!summary.ok) log(`not all required flows passed: ${SHOTS} left as it was (this run's screenshots are in ${stagedShots})`);
+  }
   if (tmp) {
     if (summary.ok && !KEEP) fs.rmSync(tmp, { recursive: true, force: true });
     else {
@@ -579,6 +1101,7 @@ async function main() {
   summary.timings.install = secs(tStep);
 
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prompt-canvas-e2e-'));
+  stagedShots = path.join(tmp, 'shots');
   const userDataDir = path.join(tmp, 'user-data');
   const extensionsDir = path.join(tmp, 'extensions');
   const xdgConfig = path.join(tmp, 'xdg-config');
@@ -587,6 +1110,16 @@ async function main() {
   const ws = makeWorkspace(tmp);
   const file = path.join(ws, PROMPT_FILE);
   writeUserSettings(userDataDir);
+  let llm = null;
+  if (FLOWS.includes('apikey')) {
+    tStep = Date.now();
+    llm = await startLlmServer(tmp);
+    log(`fake OpenAI-compatible server at ${llm.url} (requests logged to ${llm.requestsFile})`);
+    summary.timings.llmServer = secs(tStep);
+    // Only the openai backend reads these; the offline flows stay offline until the apikey flow
+    // adds promptCanvas.backend/model.
+    writeWorkspaceSettings(ws, { 'promptCanvas.baseUrl': llm.url, 'promptCanvas.cache': false });
+  }
   const configYaml = path.join(tmp, 'code-server.yaml');
   fs.writeFileSync(configYaml, 'auth: none\ncert: false\n');
   const env = {
@@ -596,6 +1129,8 @@ async function main() {
     VSCODE_CLI_DISABLE_KEYCHAIN_ENCRYPT: '1',
   };
   delete env.VSCODE_IPC_HOOK_CLI;
+  // The server would fall back to these: the apikey flow needs "no key" to mean no key.
+  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID']) delete env[k];
   const common = ['--config', configYaml, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
 
   tStep = Date.now();
@@ -708,16 +1243,29 @@ async function main() {
     return null;
   });
   summary.languageMode = mode;
+  summary.statusBarItemId = await page
+    .locator('.statusbar-item[id$=".promptCanvas.status"]')
+    .first()
+    .getAttribute('id', { timeout: 5000 })
+    .catch(() => null);
   summary.timings.fileOpen = secs(tStep);
   await shot(page, 'opened.png', tmp);
 
-  const flows = { expand: flowExpand, variations: flowVariations, hover: flowHover, problems: flowProblems };
-  for (const name of ['expand', 'variations', 'hover', 'problems']) {
+  const flows = {
+    expand: flowExpand,
+    variations: flowVariations,
+    pick: flowPick,
+    hover: flowHover,
+    problems: flowProblems,
+    apikey: flowApiKey,
+  };
+  const ctx = { ws, userDataDir, llm };
+  for (const name of ALL_FLOWS) {
     if (!FLOWS.includes(name)) continue;
     const start = Date.now();
     log(`flow ${name}: start`);
     try {
-      const detail = await flows[name](page, file);
+      const detail = await flows[name](page, file, ctx);
       summary.flows[name] = { pass: true, seconds: secs(start), ...detail };
       log(`flow ${name}: PASS (${secs(start)}s)`);
     } catch (e) {

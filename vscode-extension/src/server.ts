@@ -34,7 +34,10 @@ const BUSY_TITLES: Record<string, string> = {
   "promptCanvas.expand": "expanding",
   "promptCanvas.vary": "making variations",
   "promptCanvas.pickVariation": "making variations",
+  "promptCanvas.render": "rendering",
 };
+
+const IMAGE = /\.(png|jpe?g|webp)$/i;
 
 export class ServerController implements vscode.Disposable {
   client: LanguageClient | undefined;
@@ -58,7 +61,9 @@ export class ServerController implements vscode.Disposable {
     await this.start();
   }
 
+  /** Start the server unless it runs (or is starting) already; after a failure, try again. */
   start(): Promise<void> {
+    if (this.client && !this.starting) return Promise.resolve();
     if (!this.starting) {
       this.starting = this.doStart().finally(() => {
         this.starting = undefined;
@@ -92,8 +97,19 @@ export class ServerController implements vscode.Disposable {
     }
   }
 
+  /**
+   * Hand the key to the server. The LSP trace (Output: Trace level) would print the
+   * notification's params, so tracing is off while it is sent: the key never reaches a log.
+   */
   async sendApiKey(key: string | undefined): Promise<void> {
-    if (this.running) await this.client?.sendNotification(SET_API_KEY, { apiKey: key ?? null });
+    const client = this.client;
+    if (!client || !this.running) return;
+    await client.setTrace(Trace.Off);
+    try {
+      await client.sendNotification(SET_API_KEY, { apiKey: key ?? null });
+    } finally {
+      this.applyTrace();
+    }
   }
 
   private async pickPython(): Promise<Choice> {
@@ -161,6 +177,20 @@ export class ServerController implements vscode.Disposable {
               const single = next({ items: [item] }, token);
               return Array.isArray(single) ? single[0] : null;
             });
+          },
+        },
+        window: {
+          // A render asks to show its image "externally"; in VS Code, open it in the image preview beside the editor.
+          showDocument: async (params, next) => {
+            if (!IMAGE.test(params.uri)) {
+              const answer = await next(params, new vscode.CancellationTokenSource().token);
+              return "success" in answer ? answer : { success: false };
+            }
+            await api.executeCommand("vscode.open", vscode.Uri.parse(params.uri), {
+              viewColumn: vscode.ViewColumn.Beside,
+              preserveFocus: !params.takeFocus,
+            });
+            return { success: true };
           },
         },
         provideCodeActions: async (document, range, context, token, next) => {

@@ -105,7 +105,7 @@ class Choice:
     refusal: str | None = None
 
 
-class _Retryable(Exception):
+class Retryable(Exception):
     def __init__(self, error: LLMError, wait: float | None) -> None:
         super().__init__(str(error))
         self.error = error
@@ -198,13 +198,13 @@ class OpenAIExpander:
 
     # -- errors ----------------------------------------------------------------------
 
-    async def _translate(self, exc: BaseException) -> LLMError | _Retryable:
+    async def translate_error(self, exc: BaseException) -> LLMError | Retryable:
         """One clear message per failure; retryable ones come wrapped with their wait."""
         import openai
 
         config = self.config
         url = config.base_url
-        if isinstance(exc, (LLMError, _Retryable)):
+        if isinstance(exc, (LLMError, Retryable)):
             return exc
         if isinstance(exc, openai.APITimeoutError):
             return LLMError(
@@ -237,13 +237,13 @@ class OpenAIExpander:
                 "connection",
                 unreachable=True,
             )
-            return _Retryable(error, None)
+            return Retryable(error, None)
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             server = _server_message(exc)
             if status in (401, 403):
                 sent = (
-                    "the API key was rejected" if config.api_key else "no API key was sent and one is needed"
+                    "the API key was rejected" if config.api_key else "no API key is set and this server needs one"
                 )
                 return LLMError(f"{url} answered {status}: {sent}. {KEY_HELP}.", "key", status=status)
             if status == 404:
@@ -263,7 +263,7 @@ class OpenAIExpander:
                     "rate-limit",
                     status=status,
                 )
-                return _Retryable(error, _retry_after(exc.response.headers))
+                return Retryable(error, _retry_after(exc.response.headers))
             if status in (400, 422) and _is_content_policy(exc):
                 return self._refused(server)
             if status >= 500:
@@ -274,15 +274,15 @@ class OpenAIExpander:
                     unreachable=True,
                     status=status,
                 )
-                return _Retryable(error, _retry_after(exc.response.headers))
+                return Retryable(error, _retry_after(exc.response.headers))
             return LLMError(f"{url} rejected the request ({status}): {server}", "bad-request", status=status)
         if isinstance(exc, (ValueError, openai.APIResponseValidationError, TypeError, KeyError)):
-            return self._malformed(f"{type(exc).__name__}: {exc}")
+            return self.malformed(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, openai.OpenAIError):
             return LLMError(f"the OpenAI client failed: {exc}", "bad-request")
         raise exc
 
-    def _malformed(self, detail: str) -> LLMError:
+    def malformed(self, detail: str) -> LLMError:
         detail = " ".join(detail.split())[:160]
         return LLMError(
             f"the answer from {self.config.base_url} is not a valid chat completion ({detail}). "
@@ -335,7 +335,7 @@ class OpenAIExpander:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                outcome = await self._translate(exc)
+                outcome = await self.translate_error(exc)
                 if isinstance(outcome, LLMError):
                     raise outcome from None
                 if attempt == attempts:
@@ -382,13 +382,13 @@ class OpenAIExpander:
         )
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list):
-            raise self._malformed(f"no 'choices' in {str(response)[:80]!r}")
+            raise self.malformed(f"no 'choices' in {str(response)[:80]!r}")
         out: list[Choice] = []
         for choice in choices:
             message = getattr(choice, "message", None)
             content = getattr(message, "content", None)
             if content is not None and not isinstance(content, str):
-                raise self._malformed("'content' is not text")
+                raise self.malformed("'content' is not text")
             refusal = getattr(message, "refusal", None)
             out.append(Choice(content or "", getattr(choice, "finish_reason", None), refusal or None))
         return out
@@ -427,7 +427,7 @@ class OpenAIExpander:
             await stream.close()
         if not chunks:
             kind = getattr(getattr(stream, "response", None), "headers", {}).get("content-type", "?")
-            raise self._malformed(f"no completion events in a '{kind}' answer")
+            raise self.malformed(f"no completion events in a '{kind}' answer")
         if finish is None:  # the stream stopped before the model finished: a cut connection
             lost = LLMError(
                 f"the connection to {self.config.base_url} was cut while the answer was streaming. "
@@ -435,7 +435,7 @@ class OpenAIExpander:
                 "connection",
                 unreachable=True,
             )
-            raise _Retryable(lost, None)
+            raise Retryable(lost, None)
         return Choice("".join(parts), finish, "".join(refusal) or None)
 
     # -- expand ---------------------------------------------------------------------------

@@ -23,8 +23,14 @@ if TYPE_CHECKING:
 EXPAND_KIND = types.CodeActionKind.RefactorRewrite + ".promptCanvas.expand"
 VARY_KIND = types.CodeActionKind.Refactor + ".promptCanvas.vary"
 PICK_KIND = types.CodeActionKind.RefactorRewrite + ".promptCanvas.pickVariation"
+RENDER_KIND = "promptCanvas.render"  # not a refactoring: a kind of its own
 
-KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, types.CodeActionKind.Refactor]
+KINDS = [
+    types.CodeActionKind.QuickFix,
+    types.CodeActionKind.RefactorRewrite,
+    types.CodeActionKind.Refactor,
+    RENDER_KIND,
+]
 
 
 def _command(
@@ -91,6 +97,15 @@ def list_actions(
                     command=_command(
                         "Replace with a variation", "promptCanvas.pickVariation", doc.uri, entry_range
                     ),
+                )
+            )
+        if _wants(only, RENDER_KIND):
+            model = doc.document.setting("image_model") or ls.settings.render_model
+            actions.append(
+                types.CodeAction(
+                    title=f"Render image ({model})",
+                    kind=RENDER_KIND,
+                    command=_command("Render image", "promptCanvas.render", doc.uri, entry_range),
                 )
             )
     if _wants(only, types.CodeActionKind.QuickFix):

@@ -68,7 +68,7 @@ class Original:
 # -- arguments ---------------------------------------------------------------------------
 
 
-def _parse_args(
+def parse_args(
     ls: PromptCanvasServer, name: str, args: tuple[Any, ...]
 ) -> tuple[OpenDocument, Span, dict[str, Any]]:
     if not args or not isinstance(args[0], str):
@@ -109,7 +109,7 @@ def _int_option(options: dict[str, Any], key: str, low: int, high: int) -> int |
     return value
 
 
-def _setting_int(doc: OpenDocument, key: str, default: int) -> int:
+def setting_int(doc: OpenDocument, key: str, default: int) -> int:
     value = doc.document.setting(key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
 
@@ -269,7 +269,7 @@ def expand_request(ls: PromptCanvasServer, target: Original, options: dict[str, 
     return ExpandRequest(
         phrase=" ".join(target.original.split()),
         target=chosen.name,
-        seed=seed if seed is not None else _setting_int(target.doc, "seed", ls.settings.seed),
+        seed=seed if seed is not None else setting_int(target.doc, "seed", ls.settings.seed),
         style=_text_setting(doc.setting("style")),
         negative=negative,
         params=_text_setting(doc.setting("params")),
@@ -281,7 +281,7 @@ def _text_setting(value: Any) -> str | None:
 
 
 async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
-    doc, span, options = _parse_args(ls, EXPAND, args)
+    doc, span, options = parse_args(ls, EXPAND, args)
     target = _entry_target(doc, span)
     request = expand_request(ls, target, options)
     choice = backend_for(ls, doc)
@@ -321,13 +321,13 @@ async def _expand(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, An
 
 
 async def _variations(ls: PromptCanvasServer, target: Original, options: dict[str, Any]) -> Variations:
-    count = _int_option(options, "count", 1, 100) or _setting_int(
+    count = _int_option(options, "count", 1, 100) or setting_int(
         target.doc, "variations", ls.settings.variations
     )
     count = max(1, min(count, 100))
     seed = _int_option(options, "seed", 0, 2**63 - 1)
     if seed is None:
-        seed = _setting_int(target.doc, "seed", ls.settings.seed)
+        seed = setting_int(target.doc, "seed", ls.settings.seed)
     mode = options.get("mode", "auto")
     if mode not in _MODES:
         raise JsonRpcInvalidParams(f"option 'mode' must be one of {', '.join(_MODES)}")
@@ -347,7 +347,7 @@ async def _variations(ls: PromptCanvasServer, target: Original, options: dict[st
 
 
 async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
-    doc, span, options = _parse_args(ls, VARY, args)
+    doc, span, options = parse_args(ls, VARY, args)
     target = _entry_target(doc, span)
     entry = doc.document.entry_at(target.span.start)
     if entry is None:
@@ -366,7 +366,7 @@ async def _vary(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]
 
 
 async def _pick(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[str, Any]:
-    doc, span, options = _parse_args(ls, PICK, args)
+    doc, span, options = parse_args(ls, PICK, args)
     target = _entry_target(doc, span)
     given = options.get("variation")
     if given is not None:
@@ -479,3 +479,6 @@ def register(server: PromptCanvasServer) -> None:
     server.command(PICK)(guarded("Pick a variation", _pick))
     server.command(CREATE_WILDCARD)(guarded("Create wildcard", _create_wildcard))
     server.command(CLEAR_CACHE)(guarded("Clear cache", _clear_cache))
+    from .rendering import RENDER, render_command
+
+    server.command(RENDER)(guarded("Render", render_command))

@@ -101,6 +101,9 @@ def _entry_text(ls: PromptCanvasServer, doc: OpenDocument, entry: Entry, target:
 
         total = combinations(entry.template, ls.store.wildcards_for(doc, ls.settings))
         lines.append(f"combinations: {total:,}" if total is not None else "combinations: unknown")
+    from .rendering import hover_lines
+
+    lines.extend(hover_lines(ls, doc, entry))
     return "  \n".join(lines)
 
 

@@ -81,6 +81,7 @@ class PromptCanvasServer(LanguageServer):
         self.jobs = Jobs()
         self.diagnostics_delay = 0.15  # seconds after the last keystroke
         self.init_options: dict[str, Any] = {}
+        self.client_name: str | None = None  # initialize's clientInfo.name
         # Strong references to fire-and-forget tasks (asyncio keeps only weak ones).
         self.background: set[asyncio.Future[Any]] = set()
 
@@ -101,15 +102,16 @@ class PromptCanvasServer(LanguageServer):
 
 
 def create_server() -> PromptCanvasServer:
-    from . import actions, commands, completion, configuration, diagnostics, hover, navigation
+    from . import actions, commands, completion, configuration, diagnostics, hover, navigation, rendering
 
     server = PromptCanvasServer()
-    for module in (configuration, diagnostics, actions, commands, completion, hover, navigation):
+    for module in (configuration, diagnostics, actions, commands, completion, hover, navigation, rendering):
         module.register(server)
 
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: PromptCanvasServer, params: types.InitializeParams) -> None:
         ls.process_id = params.process_id
+        ls.client_name = params.client_info.name if params.client_info else None
         root = None
         if params.workspace_folders:
             root = params.workspace_folders[0].uri

@@ -13,20 +13,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import random
 import urllib.error
 import urllib.request
 from dataclasses import replace
 from typing import Any
 
-from .expanders.openai_backend import (
-    BACKOFF_MAX,
-    BACKOFF_START,
-    MAX_RETRY_WAIT,
-    LLMConfig,
-    LLMError,
-    OpenAIExpander,
-)
+from .expanders.openai_backend import LLMConfig, LLMError, OpenAIExpander
 from .render import GeneratedImage, Progress, RenderError, RenderJob
 
 MAX_DOWNLOAD = 64 * 1024 * 1024  # bytes: a generated image is a few MB at most
@@ -101,36 +93,15 @@ class ImageClient:
     async def _call(
         self, api: OpenAIExpander, body: dict[str, Any], extra: dict[str, Any], report: Progress
     ) -> Any:
-        attempts = self.config.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                client = api.client()
-                api.requests += 1
-                return await client.images.generate(**body, extra_body=extra or None)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                outcome = await api.translate_error(exc)
-                if isinstance(outcome, LLMError):
-                    raise self._image_error(outcome, body) from None
-                if attempt == attempts:
-                    raise outcome.error from None
-                wait = outcome.wait
-                if wait is not None and wait > MAX_RETRY_WAIT:
-                    raise LLMError(
-                        f"{outcome.error} The server asks to wait {wait:.0f} s before trying again.",
-                        outcome.error.kind,
-                        outcome.error.unreachable,
-                        outcome.error.status,
-                    ) from None
-                if wait is None:
-                    wait = min(BACKOFF_MAX, BACKOFF_START * 2 ** (attempt - 1)) * (1 - 0.25 * random.random())
-                reason = {"rate-limit": "rate limited", "server": "server error"}.get(
-                    outcome.error.kind, "connection lost"
-                )
-                report(f"{reason}; retrying in {wait:.1f} s (attempt {attempt + 1} of {attempts})")
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+        async def once() -> Any:
+            client = api.client()
+            api.requests += 1
+            return await client.images.generate(**body, extra_body=extra or None)
+
+        try:
+            return await api.retrying(once, report)
+        except LLMError as error:
+            raise self._image_error(error, body) from None
 
     def _image_error(self, error: LLMError, body: dict[str, Any]) -> LLMError:
         text = str(error)

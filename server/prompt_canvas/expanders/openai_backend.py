@@ -26,7 +26,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from ..targets import TARGETS, resolve_target
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 OPENAI_URL = "https://api.openai.com/v1"
 MAX_RETRY_WAIT = 30.0  # seconds: a longer Retry-After is reported, not waited for
@@ -243,7 +244,9 @@ class OpenAIExpander:
             server = _server_message(exc)
             if status in (401, 403):
                 sent = (
-                    "the API key was rejected" if config.api_key else "no API key is set and this server needs one"
+                    "the API key was rejected"
+                    if config.api_key
+                    else "no API key is set and this server needs one"
                 )
                 return LLMError(f"{url} answered {status}: {sent}. {KEY_HELP}.", "key", status=status)
             if status == 404:
@@ -326,12 +329,19 @@ class OpenAIExpander:
         stream: bool = False,
         response_format: dict[str, Any] | None = None,
     ) -> list[Choice]:
+        async def once() -> list[Choice]:
+            if stream:
+                return [await self._stream_once(messages, progress, seed)]
+            return await self._once(messages, seed, n, response_format)
+
+        return await self.retrying(once, progress)
+
+    async def retrying(self, once: Callable[[], Awaitable[T]], progress: Progress) -> T:
+        """``once()`` with our retries: 429, 5xx and dropped connections, with backoff and Retry-After."""
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                if stream:
-                    return [await self._stream_once(messages, progress, seed)]
-                return await self._once(messages, seed, n, response_format)
+                return await once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -9,6 +9,7 @@ the server as ``didChange``. Typing is sent as incremental changes.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,22 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from prompt_canvas.text import LineIndex, Position
 
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "prompt_canvas", "serve"])
+
+
+def isolated_server(cache_dir: str) -> ClientServerConfig:
+    """The server with no OPENAI_* / PROMPT_CANVAS_* from the caller's environment and its own cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PROMPT_CANVAS_"))}
+    return ClientServerConfig(
+        server_command=SERVER.server_command, server_env={**env, "PROMPT_CANVAS_CACHE_DIR": cache_dir}
+    )
+
+
+async def end_session(client: LanguageClient) -> None:
+    """Shut the server down; kill it if the session failed before it could be told to exit."""
+    await client.shutdown_session()  # a no-op if the test never initialized
+    server = client._server
+    if server is not None and server.returncode is None:
+        server.kill()
 
 
 def fix_code_action_structuring(client: LanguageClient) -> None:

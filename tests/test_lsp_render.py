@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,18 +17,12 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from lsp_editor import SERVER, Editor, start
+from lsp_editor import Editor, end_session, isolated_server, start
 from openai_compatible_server import Fault, OpenAICompatibleServer
 
-CONFIG = ClientServerConfig(
-    server_command=SERVER.server_command,
-    server_env={
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PROMPT_CANVAS_"))},
-        "PROMPT_CANVAS_CACHE_DIR": tempfile.mkdtemp(prefix="prompt-canvas-lsp-render-"),
-    },
-)
+CONFIG = isolated_server(tempfile.mkdtemp(prefix="prompt-canvas-lsp-render-"))
 
 TEXT = """---
 target: dalle
@@ -60,10 +53,7 @@ def fresh(images: OpenAICompatibleServer) -> None:
 @pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
     yield
-    await lsp_client.shutdown_session()  # a no-op if the test never initialized
-    server = lsp_client._server
-    if server is not None and server.returncode is None:  # a failed session never sent exit
-        server.kill()
+    await end_session(lsp_client)
 
 
 def options(images: OpenAICompatibleServer, **extra: Any) -> dict[str, Any]:

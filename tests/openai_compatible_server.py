@@ -135,9 +135,13 @@ def make_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-def image_for(prompt: str, index: int) -> bytes:
+def image_for(prompt: str, index: int, size: str = "") -> bytes:
+    """A real PNG, its colours from the prompt; an eighth of the asked size (64x64 at least)."""
     digest = hashlib.sha256(f"{prompt}\x00{index}".encode()).digest()
-    return make_png(64, 64, (digest[0], digest[1], digest[2]))
+    width, _, height = size.partition("x")
+    w = max(64, int(width) // 8) if width.isdigit() else 64
+    h = max(64, int(height) // 8) if height.isdigit() else 64
+    return make_png(w, h, (digest[0], digest[1], digest[2]))
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -413,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
         as_url = owner.image_form == "url" or body.get("response_format") == "url"
         data = []
         for i in range(count):
-            png = b"" if fault is not None and fault.kind == "empty" else image_for(prompt, i)
+            png = b"" if fault is not None and fault.kind == "empty" else image_for(prompt, i, size)
             item: dict[str, Any] = {}
             if as_url:
                 name = f"{hashlib.sha256(png + bytes([i])).hexdigest()[:16]}.png"

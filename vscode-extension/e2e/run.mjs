@@ -11,8 +11,8 @@
 //   E2E_SHOTS     screenshot folder (default: docs/screenshots in the repository)
 //   E2E_TIMEOUT   overall timeout in seconds (default: 360)
 //   E2E_KEEP=1    keep the temporary folder (it is always kept on failure)
-//   E2E_FLOWS     comma-separated subset of flows to run: expand,variations,pick,hover,problems,apikey
-//   E2E_PYTHON    Python that runs e2e/llm_server.py for the apikey flow (default: the repository's
+//   E2E_FLOWS     comma-separated subset of flows to run: expand,variations,pick,hover,problems,apikey,render
+//   E2E_PYTHON    Python that runs e2e/llm_server.py for apikey and render (default: the repository's
 //                 .venv/bin/python, else python3)
 //   E2E_LOG       code-server/VS Code log level (default info; debug/trace also turns on the
 //                 extension's LSP tracing and the server's DEBUG log)
@@ -36,11 +36,10 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.E2E_SHOTS || path.join(repo, 'docs', 'screenshots');
 const TIMEOUT_S = Number(process.env.E2E_TIMEOUT || 360);
 const KEEP = process.env.E2E_KEEP === '1';
-// Run in this order. apikey switches the workspace to the openai backend and back; pick runs last
-// because the command it drives goes through ServerController.start(), which (bug, 0.1.0) starts a
-// second client when one is already running and so loses the running one for later commands.
-const ALL_FLOWS = ['expand', 'variations', 'hover', 'problems', 'apikey', 'pick'];
-const REQUIRED_FLOWS = ['expand', 'variations', 'pick', 'problems', 'apikey']; // hover is reported only
+// Run in this order. apikey switches the workspace to the openai backend and back and leaves the
+// key in secret storage; render uses that key (or sets it itself when apikey did not run).
+const ALL_FLOWS = ['expand', 'variations', 'hover', 'problems', 'apikey', 'render', 'pick'];
+const REQUIRED_FLOWS = ['expand', 'variations', 'pick', 'problems', 'apikey', 'render']; // hover is reported only
 const FLOWS = (process.env.E2E_FLOWS || ALL_FLOWS.join(',')).split(',').map((s) => s.trim());
 for (const f of FLOWS) if (!ALL_FLOWS.includes(f)) throw new Error(`unknown flow "${f}" in E2E_FLOWS (known: ${ALL_FLOWS.join(',')})`);
 const PROMPT_FILE = 'landscapes.prompt';
@@ -48,6 +47,12 @@ const PROMPT_FILE = 'landscapes.prompt';
 // never reaches the offline expander whatever the moment the settings change lands.
 const LLM_FILE = 'llm-backend.prompt';
 const LLM_PHRASE = 'harbor at night';
+// The render flow's file: an openai-backend library whose entries render with the fake server's
+// dall-e-3 (which answers with a revised prompt).
+const RENDER_FILE = 'renders-demo.prompt';
+const RENDER_ENTRY = 'lighthouse at dawn';
+const RENDER_PROMPT = 'a {red|white} lighthouse on a rocky cape at dawn, soft mist, gulls';
+const RENDER_SIZE = '1792x1024';
 const API_KEY = 'sk-e2e-test-key'; // the fake server's key; must never reach settings or logs
 const PYTHON =
   process.env.E2E_PYTHON ||
@@ -62,7 +67,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ cleanup, no matter what
 let serverProc = null;
-let llmProc = null; // e2e/llm_server.py (apikey flow)
+let llmProc = null; // e2e/llm_server.py (apikey and render flows)
 let browser = null;
 let tmp = null;
 let cleanedUp = false;
@@ -269,6 +274,27 @@ function makeWorkspace(root) {
         '',
         `## ${LLM_PHRASE}`,
         LLM_PHRASE,
+        '',
+      ].join('\n'),
+    );
+  }
+  if (FLOWS.includes('render')) {
+    fs.writeFileSync(
+      path.join(ws, RENDER_FILE),
+      [
+        '---',
+        'title: Renders',
+        'target: dalle',
+        'backend: openai',
+        'model: test-model',
+        'image_model: dall-e-3',
+        `size: ${RENDER_SIZE}`,
+        'seed: 7',
+        '---',
+        '# Coast',
+        '',
+        `## ${RENDER_ENTRY}`,
+        RENDER_PROMPT,
         '',
       ].join('\n'),
     );
@@ -902,6 +928,24 @@ async function expandLine(page, li) {
   return chooseAction(page, prefix);
 }
 
+/** F1 "Prompt Canvas: Set API Key", type the fake server's key into the password box. */
+async function setApiKey(page) {
+  await focusEditor(page);
+  await runCommand(page, 'Prompt Canvas: Set API Key');
+  const pw = page.locator('.quick-input-widget input[type="password"]');
+  await pw.waitFor({ state: 'visible', timeout: 15000 });
+  await page.keyboard.type(API_KEY, { delay: 5 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
+  await waitFor(
+    async () => (await notifications(page)).some((t) => /API key saved/.test(t)),
+    15000,
+    'the "API key saved" notification',
+    200,
+  );
+  await clearNotifications(page);
+}
+
 async function flowApiKey(page, file, ctx) {
   const { ws } = ctx;
   const wsSettingsFile = path.join(ws, '.vscode', 'settings.json');
@@ -963,20 +1007,8 @@ async function apiKeySteps(page, ctx) {
   await clearNotifications(page);
 
   // --- 2. Prompt Canvas: Set API Key (a password input box)
-  await focusEditor(page);
-  await runCommand(page, 'Prompt Canvas: Set API Key');
-  const pw = page.locator('.quick-input-widget input[type="password"]');
-  await pw.waitFor({ state: 'visible', timeout: 15000 });
-  await page.keyboard.type(API_KEY, { delay: 5 });
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10000 });
-  await waitFor(
-    async () => (await notifications(page)).some((t) => /API key saved/.test(t)),
-    15000,
-    'the "API key saved" notification',
-    200,
-  );
-  await clearNotifications(page);
+  await setApiKey(page);
+  ctx.keySet = true;
 
   // --- 3. expand again: the fake server's expansion lands on disk, sent with the right key
   const nBefore = llmRequests(llm.requestsFile).length;
@@ -1037,6 +1069,138 @@ async function apiKeySteps(page, ctx) {
   detail.statusAfter = await expectStatus(page, /openai · test-model/);
   await sleep(500);
   await shot(page, 'status-bar-openai.png');
+  return detail;
+}
+
+/** The renders folder of RENDER_FILE: its .png/.json files and any leftover temporary files. */
+function renderFiles(ws) {
+  const dir = path.join(ws, 'renders', path.basename(RENDER_FILE, '.prompt'));
+  const all = walk(dir).map((f) => path.relative(dir, f));
+  return { dir, all, png: all.filter((f) => f.endsWith('.png')), json: all.filter((f) => f.endsWith('.json')) };
+}
+
+/** Click the code lens titled `title` (the first one), retried while the server starts. */
+async function clickCodeLens(page, title, ms = 60000) {
+  const lens = page.locator('.editor-instance .monaco-editor .codelens-decoration a', { hasText: title }).first();
+  await waitFor(async () => (await lens.count()) && (await lens.isVisible()), ms, `the "${title}" code lens`, 500);
+  await lens.click();
+}
+
+async function flowRender(page, file, ctx) {
+  const { ws, llm } = ctx;
+  const detail = {};
+  if (!ctx.keySet) {
+    await setApiKey(page);
+    ctx.keySet = true;
+  }
+  const images = () => llmRequests(llm.requestsFile).filter((r) => r.path.endsWith('/images/generations'));
+  const nImages = images().length;
+  const libFile = path.join(ws, RENDER_FILE);
+  const before = fs.readFileSync(libFile, 'utf8');
+  await openFile(page, RENDER_FILE);
+  await focusEditor(page);
+  await goto(page, 1);
+
+  // --- 1. the code lens over the entry renders it: PNG + sidecar on disk, no temporary files left
+  await clickCodeLens(page, 'Render image');
+  const made = await waitFor(
+    () => {
+      const f = renderFiles(ws);
+      return f.png.length && f.json.length ? f : false;
+    },
+    60000,
+    `a PNG and its sidecar under renders/${path.basename(RENDER_FILE, '.prompt')}/`,
+    300,
+  );
+  await sleep(300);
+  const files = renderFiles(ws);
+  if (files.png.length !== 1 || files.json.length !== 1 || files.all.length !== 2)
+    throw new Error(`expected one PNG and one sidecar, found ${JSON.stringify(files.all)}`);
+  const png = path.join(made.dir, files.png[0]);
+  const head = fs.readFileSync(png).subarray(0, 8);
+  if (!head.equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error(`${files.png[0]} is not a PNG`);
+  if (!/^lighthouse-at-dawn-[0-9a-f]{6,}\.png$/.test(files.png[0])) throw new Error(`unexpected image name ${files.png[0]}`);
+  const sidecar = JSON.parse(fs.readFileSync(path.join(made.dir, files.json[0]), 'utf8'));
+  const problems = [];
+  if (sidecar.model !== 'dall-e-3') problems.push(`sidecar model ${JSON.stringify(sidecar.model)}`);
+  if (sidecar.size !== RENDER_SIZE) problems.push(`sidecar size ${JSON.stringify(sidecar.size)}`);
+  if (sidecar.seed !== 7) problems.push(`sidecar seed ${JSON.stringify(sidecar.seed)}`);
+  if (typeof sidecar.prompt !== 'string' || !/^a (red|white) lighthouse on a rocky cape at dawn/.test(sidecar.prompt))
+    problems.push(`sidecar prompt is not the resolved template: ${JSON.stringify(sidecar.prompt)}`);
+  if (!JSON.stringify(sidecar).includes('A vivid rendering of')) problems.push('no revised prompt in the sidecar');
+  if (!sidecar.date) problems.push('no date in the sidecar');
+  const sent = images();
+  if (sent.length !== nImages + 1) problems.push(`the fake server got ${sent.length - nImages} images requests, want 1`);
+  else if (sent[sent.length - 1].auth !== 'match') problems.push('the images request did not carry the key');
+  if (fs.readFileSync(libFile, 'utf8') !== before) problems.push('rendering changed the library file');
+  if (problems.length) throw new Error(problems.join('; '));
+  detail.image = path.relative(ws, png);
+  detail.prompt = sidecar.prompt;
+
+  // --- 2. the image opens beside the editor (VS Code's image preview)
+  const imageTab = page.locator('.tabs-container .tab', { hasText: files.png[0] }).first();
+  await imageTab.waitFor({ state: 'visible', timeout: 30000 });
+  const groups = await page.locator('.editor-group-container').count();
+  if (groups < 2) throw new Error(`the image opened in the same editor group (${groups} group)`);
+  detail.editorGroups = groups;
+  await sleep(1500); // the preview webview draws the image
+  await shot(page, 'render.png');
+
+  // --- 3. the same prompt and settings again: reused, no second paid request
+  await page.locator('.editor-group-container').first().click({ position: { x: 400, y: 300 } }).catch(() => {});
+  await focusEditor(page);
+  await clickCodeLens(page, 'Render image');
+  let said = [];
+  await waitFor(
+    async () => {
+      said = await notifications(page);
+      return said.some((t) => /already rendered/.test(t));
+    },
+    30000,
+    'the "already rendered" notification',
+    300,
+  ).catch((e) => {
+    throw new Error(`${e.message}; notifications: ${JSON.stringify(said)}`);
+  });
+  detail.reused = said.find((t) => /already rendered/.test(t));
+  if (images().length !== nImages + 1) throw new Error('the second render sent another images request');
+  if (renderFiles(ws).all.length !== 2) throw new Error(`the second render wrote files: ${JSON.stringify(renderFiles(ws).all)}`);
+  await clearNotifications(page);
+
+  // --- 4. hovering the entry shows its latest render as a thumbnail
+  const lines = before.split('\n');
+  const li = lines.findIndex((l) => l === RENDER_PROMPT);
+  const col = RENDER_PROMPT.indexOf('rocky') + 2; // plain words: the entry's hover, not a choice's
+  const hover = page.locator('.monaco-hover:not(.hidden)');
+  let thumb = null;
+  await waitFor(
+    async () => {
+      await focusEditor(page);
+      await goto(page, li + 1, col);
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      await sleep(1200);
+      const img = hover.locator('img').first();
+      if (!(await img.count())) return false;
+      thumb = await img.evaluate((el) => ({ src: el.getAttribute('src'), width: el.naturalWidth, complete: el.complete, shown: el.width }));
+      return thumb.complete && thumb.width > 0;
+    },
+    45000,
+    'a loaded thumbnail image in the hover',
+    500,
+  ).catch((e) => {
+    throw new Error(`${e.message} (img: ${JSON.stringify(thumb)})`);
+  });
+  detail.thumbnail = thumb;
+  await shot(page, 'render-hover.png');
+  await page.keyboard.press('Escape');
+
+  // Close the image and the library; back to the main test file for the flows after this one.
+  await imageTab.click().catch(() => {});
+  await page.keyboard.press('Control+W').catch(() => {});
+  await focusEditor(page);
+  await page.keyboard.press('Control+W').catch(() => {});
+  await openFile(page, path.basename(file)).catch((e) => log(`reopening ${path.basename(file)}: ${e.message}`));
   return detail;
 }
 
@@ -1111,7 +1275,7 @@ async function main() {
   const file = path.join(ws, PROMPT_FILE);
   writeUserSettings(userDataDir);
   let llm = null;
-  if (FLOWS.includes('apikey')) {
+  if (FLOWS.includes('apikey') || FLOWS.includes('render')) {
     tStep = Date.now();
     llm = await startLlmServer(tmp);
     log(`fake OpenAI-compatible server at ${llm.url} (requests logged to ${llm.requestsFile})`);
@@ -1258,8 +1422,9 @@ async function main() {
     hover: flowHover,
     problems: flowProblems,
     apikey: flowApiKey,
+    render: flowRender,
   };
-  const ctx = { ws, userDataDir, llm };
+  const ctx = { ws, userDataDir, llm, keySet: false };
   for (const name of ALL_FLOWS) {
     if (!FLOWS.includes(name)) continue;
     const start = Date.now();

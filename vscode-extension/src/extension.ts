@@ -10,6 +10,7 @@ const SERVER_EXPAND = "promptCanvas.expand";
 const SERVER_VARY = "promptCanvas.vary";
 const SERVER_PICK = "promptCanvas.pickVariation";
 const SERVER_CLEAR_CACHE = "promptCanvas.clearCache";
+const SERVER_RENDER = "promptCanvas.render";
 
 let controller: ServerController | undefined;
 
@@ -106,6 +107,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand("promptCanvas.chooseVariation", async (uri?: unknown, range?: unknown, options?: unknown) => {
       const target = editorTarget(uri, range);
       if (target) await chooseVariation(target.uri, target.range, options, run);
+    }),
+    api.registerCommand("promptCanvas.renderEntry", async () => {
+      // The server renders the entry under the cursor and opens the image beside the editor.
+      const target = editorTarget();
+      if (target) await run(SERVER_RENDER, [target.uri, target.range, {}], "rendering");
     }),
     api.registerCommand("promptCanvas.setApiKey", async () => {
       const key = await vscode.window.showInputBox({

@@ -8,8 +8,27 @@ export interface ServerSettings {
   [key: string]: unknown;
 }
 
-const TEXT_KEYS = ["backend", "target", "model", "baseUrl", "organization", "project"] as const;
-const NUMBER_KEYS = ["variations", "seed", "temperature", "timeout", "maxRetries", "diagnosticsDelay"] as const;
+const TEXT_KEYS = [
+  "backend",
+  "target",
+  "model",
+  "baseUrl",
+  "organization",
+  "project",
+  "renderModel",
+  "renderSize",
+  "renderQuality",
+  "renderFolder",
+] as const;
+const NUMBER_KEYS = [
+  "variations",
+  "seed",
+  "temperature",
+  "timeout",
+  "maxRetries",
+  "diagnosticsDelay",
+  "renderCount",
+] as const;
 const FLAG_KEYS = ["fallbackToOffline", "cache"] as const;
 const LIST_KEYS = ["wildcardFolders", "knowledgeFolders"] as const;
 

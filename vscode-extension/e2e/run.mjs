@@ -1098,6 +1098,8 @@ async function flowRender(page, file, ctx) {
   const libFile = path.join(ws, RENDER_FILE);
   const before = fs.readFileSync(libFile, 'utf8');
   await openFile(page, RENDER_FILE);
+  // The settings say offline; this file's front matter says openai and wins, in the status bar too.
+  detail.status = await expectStatus(page, /openai · test-model/);
   await focusEditor(page);
   await goto(page, 1);
 

@@ -3,7 +3,7 @@ import * as vscode from "vscode";
 import { ExecuteCommandRequest } from "vscode-languageclient/node";
 import { RESTART_SETTINGS } from "./launch";
 import { LANGUAGE_ID, SECRET_KEY, SECTION, ServerController } from "./server";
-import { serverSettings, statusLabel } from "./settings";
+import { fileBackend, serverSettings, statusLabel } from "./settings";
 import * as api from "./vscodeapi";
 
 const SERVER_EXPAND = "promptCanvas.expand";
@@ -29,7 +29,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   let busy: string | undefined;
   let running = false;
   const refreshStatus = (): void => {
-    const label = statusLabel(serverSettings((k) => api.getConfiguration(SECTION).get(k)), busy, running);
+    const active = vscode.window.activeTextEditor?.document;
+    const file = active?.languageId === LANGUAGE_ID ? fileBackend(active.getText(new vscode.Range(0, 0, 200, 0))) : {};
+    const label = statusLabel(serverSettings((k) => api.getConfiguration(SECTION).get(k)), busy, running, file);
     status.text = label.text;
     status.tooltip = label.tooltip;
     if (vscode.window.activeTextEditor?.document.languageId === LANGUAGE_ID) status.show();
@@ -146,6 +148,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     api.registerCommand("promptCanvas.showLogs", () => log.show()),
     log.onDidChangeLogLevel(() => server.applyTrace()),
     vscode.window.onDidChangeActiveTextEditor(() => refreshStatus()),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      // Front matter edits (backend:, model:) change what the status bar names.
+      if (e.document === vscode.window.activeTextEditor?.document && e.contentChanges.some((c) => c.range.start.line < 200))
+        refreshStatus();
+    }),
     api.onDidChangeConfiguration(async (e) => {
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {
         log.info("a setting that needs a new server process changed: restarting");

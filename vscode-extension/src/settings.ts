@@ -55,26 +55,66 @@ export function serverSettings(get: Get): ServerSettings {
   return out;
 }
 
+export interface FileBackend {
+  backend?: string;
+  model?: string;
+}
+
+const FM_CLOSE = /^(?:---|\.\.\.)[ \t]*$/;
+const FM_KEY = /^(backend|model)[ \t]*:[ \t]*(.*?)[ \t]*$/;
+
+/**
+ * The `backend:` and `model:` of a file's front matter (they win over the settings), read the way
+ * the server reads them closely enough for the status bar: the first line is `---`, the block ends
+ * at `---` or `...`.
+ */
+export function fileBackend(text: string): FileBackend {
+  const lines = text.replace(/^\ufeff/, "").split(/\r?\n/, 200);
+  if (!/^---[ \t]*$/.test(lines[0] ?? "")) return {};
+  const out: FileBackend = {};
+  for (const line of lines.slice(1)) {
+    if (FM_CLOSE.test(line)) return out;
+    const m = FM_KEY.exec(line);
+    if (!m) continue;
+    let value = m[2].replace(/[ \t]+#.*$/, "");
+    const quoted = /^(["'])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2];
+    value = value.trim();
+    if (!value) continue;
+    if (m[1] === "backend") {
+      if (value === "offline" || value === "openai") out.backend = value;
+    } else out.model = value;
+  }
+  return {}; // never closed: the server ignores it too
+}
+
 export interface BackendLabel {
   text: string;
   tooltip: string;
 }
 
-/** The status bar's words: backend and model, and what is running. */
-export function statusLabel(settings: ServerSettings, busy: string | undefined, running: boolean): BackendLabel {
-  const backend = settings.backend === "openai" ? "openai" : "offline";
-  const model = typeof settings.model === "string" && settings.model ? settings.model : "gpt-4o-mini";
+/** The status bar's words: backend and model (the active file's front matter wins), and what is running. */
+export function statusLabel(
+  settings: ServerSettings,
+  busy: string | undefined,
+  running: boolean,
+  file: FileBackend = {},
+): BackendLabel {
+  const backend = (file.backend ?? settings.backend) === "openai" ? "openai" : "offline";
+  const model = file.model ?? (typeof settings.model === "string" && settings.model ? settings.model : "gpt-4o-mini");
   const name = backend === "openai" ? `openai · ${model}` : "offline";
   const where =
     backend === "openai"
       ? `OpenAI-compatible server ${typeof settings.baseUrl === "string" && settings.baseUrl ? settings.baseUrl : "https://api.openai.com/v1"}, model ${model}`
       : "the built-in offline expander (no network, no key)";
+  const fromFile = file.backend !== undefined || (backend === "openai" && file.model !== undefined);
   const icon = busy ? "$(loading~spin)" : running ? "$(sparkle)" : "$(warning)";
   return {
     text: `${icon} ${name}${busy ? ` · ${busy}` : ""}`,
     tooltip:
       `Prompt Canvas expands with ${where}.` +
+      (fromFile ? " This file's front matter (backend:, model:) chooses it." : " A file's front matter (backend:, model:) wins over this.") +
       (running ? "" : " The language server is not running: see Prompt Canvas: Show Logs.") +
-      " A file's front matter (backend:, model:) wins over this. Click to switch backend.",
+      " Click to switch backend.",
   };
 }

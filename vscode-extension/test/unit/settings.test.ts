@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SERVER_KEYS, serverSettings, statusLabel } from "../../src/settings";
+import { SERVER_KEYS, fileBackend, serverSettings, statusLabel } from "../../src/settings";
 
 const manifest = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
 const properties: Record<string, { default: unknown }> = manifest.contributes.configuration.properties;
@@ -55,5 +55,25 @@ describe("statusLabel", () => {
     expect(stopped.text).toBe("$(warning) openai · gpt-4o-mini");
     expect(stopped.tooltip).toContain("http://localhost:11434/v1");
     expect(stopped.tooltip).toContain("not running");
+  });
+});
+
+describe("fileBackend", () => {
+  it("reads backend and model from the front matter only", () => {
+    const text = ["---", "title: x", "backend: openai  # the LLM", 'model: "llama3.2"', "---", "backend: offline", ""].join("\n");
+    expect(fileBackend(text)).toEqual({ backend: "openai", model: "llama3.2" });
+    expect(fileBackend("\ufeff---\r\nbackend: offline\r\n...\r\n")).toEqual({ backend: "offline" });
+  });
+  it("ignores files without closed front matter and unknown backends", () => {
+    expect(fileBackend("## entry\nbackend: openai\n")).toEqual({});
+    expect(fileBackend("---\nbackend: openai\n")).toEqual({});
+    expect(fileBackend("---\nbackend: claude\nmodel:\n---\n")).toEqual({});
+  });
+  it("wins over the settings in the status bar", () => {
+    const label = statusLabel({ backend: "offline", model: "gpt-4o" }, undefined, true, { backend: "openai", model: "test-model" });
+    expect(label.text).toBe("$(sparkle) openai · test-model");
+    expect(label.tooltip).toContain("This file's front matter");
+    expect(statusLabel({ backend: "openai", model: "gpt-4o" }, undefined, true, { model: "m2" }).text).toBe("$(sparkle) openai · m2");
+    expect(statusLabel({ backend: "offline" }, undefined, true, { model: "m2" }).text).toBe("$(sparkle) offline");
   });
 });

@@ -393,6 +393,10 @@ class _Handler(BaseHTTPRequestHandler):
         if model not in owner.image_models:
             self._error(404, f"The model `{model}` does not exist.", "model_not_found")
             return
+        if model == "dall-e-3" and int(body.get("n") or 1) != 1:
+            # As OpenAI answers: dall-e-3 makes one image per request.
+            self._error(400, "Invalid 'n': dall-e-3 only supports n=1.", "invalid_value")
+            return
         if fault is not None and fault.kind == "content_filter":
             self._error(
                 400,

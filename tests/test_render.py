@@ -235,8 +235,10 @@ def test_url_answers_are_downloaded_and_revised_prompts_kept(
     assert len(row["images"]) == 2 and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in row["images"])
     assert row["revised_prompt"] == [f"A vivid rendering of {row['prompt']}"] * 2
     assert Path(row["sidecar"]).parent == out_dir / "coast-scenes"
-    (body,) = [r.body for r in images.requests if r.method == "POST"]
-    assert body["response_format"] == "b64_json" and body["size"] == "1792x1024"
+    bodies = [r.body for r in images.requests if r.method == "POST"]
+    assert len(bodies) == 2  # dall-e-3 takes n=1 only: one request per image
+    assert all(b["response_format"] == "b64_json" and b["n"] == 1 for b in bodies)
+    assert all(b["size"] == "1792x1024" for b in bodies)
     assert [r.path.split("/")[1] for r in images.requests if r.method == "GET"] == ["files", "files"]
 
 
@@ -272,10 +274,34 @@ def test_errors_are_one_clear_message_and_no_file(
     elif setup == "garbage":
         images.faults.append(Fault.garbage())
     code, out, err = cli("render", str(library), *render_args(images, "--entry", "beach", *extra))
-    assert code == 2 and out == ""
-    (line,) = err.strip().splitlines()
+    assert code == 1 and out == ""
+    line, summary = err.strip().splitlines()
     assert line.startswith("prompt-canvas: error: ") and message in line and ":7: beach: " in line
+    assert summary == "0 rendered, 0 already there, 1 failed"
     assert not (library.parent / "renders").exists() or files_under(library.parent / "renders") == []
+
+
+def test_a_batch_goes_on_past_a_refused_entry(images: OpenAICompatibleServer, library: Path) -> None:
+    images.faults.append(Fault.content_filter())  # the first request: beach (one at a time, in order)
+    code, out, err = cli("render", str(library), *render_args(images, "--jobs", "1"))
+    assert code == 1
+    assert ":7: beach: " in err and "content policy" in err and "1 rendered, 0 already there, 1 failed" in err
+    (line,) = out.splitlines()
+    assert ": fox -> " in line and Path(line.split(" -> ")[1]).is_file()
+    pngs = (library.parent / "renders" / "coast-scenes").glob("*.png")
+    assert [p.name.split("-")[0] for p in pngs] == ["fox"]
+
+
+def test_a_batch_stops_at_an_error_every_entry_would_hit(
+    images: OpenAICompatibleServer, library: Path
+) -> None:
+    images.api_key = "sk-needed"
+    code, out, err = cli("render", str(library), *render_args(images, "--jobs", "1"))
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "no API key is set" in lines[0]
+    assert lines[1] == "0 rendered, 0 already there, 1 failed, 1 not tried after the error above"
+    assert len([r for r in images.requests if r.method == "POST"]) == 1
 
 
 def test_server_errors_are_retried(images: OpenAICompatibleServer, library: Path) -> None:

@@ -439,7 +439,7 @@ def cmd_cache(args: argparse.Namespace, out: list[str]) -> int:
 
 
 def cmd_render(args: argparse.Namespace, out: list[str], err: list[str]) -> int:
-    from .render import RenderError, output_folder, plan_render, render, render_options
+    from .render import RenderError, output_folder, plan_render, render_options
 
     files = list(find_prompt_files(args.paths))
     if not files:
@@ -498,11 +498,56 @@ def cmd_render(args: argparse.Namespace, out: list[str], err: list[str]) -> int:
     if wanted and not jobs:
         raise CliError("no entry named " + ", ".join(repr(n) for n in args.entry))
 
-    async def one(file: Path, line: int, job: Any, folder: Path, choice: BackendChoice) -> dict[str, Any]:
-        try:
-            made = await render(job, folder, choice, force=args.force, library=file)
-        except (RenderError, ExpandError) as exc:
-            raise CliError(f"{file}:{line}: {job.entry}: {exc}") from exc
+    rows, failures, skipped = asyncio.run(_render_all(jobs, args.jobs, args.force))
+    for row in rows:
+        if args.format == "json":
+            out.append(json.dumps(row, ensure_ascii=False))
+        else:
+            note = " (already rendered)" if row["reused"] else ""
+            out.append(f"{row['path']}:{row['line']}: {row['entry']} -> {', '.join(row['images'])}{note}")
+    err.extend(f"prompt-canvas: error: {failure}" for failure in failures)
+    made_count = sum(not r["reused"] for r in rows)
+    summary = f"{made_count} rendered, {len(rows) - made_count} already there"
+    if failures:
+        summary += f", {len(failures)} failed"
+    if skipped:
+        summary += f", {skipped} not tried after the error above"
+    err.append(summary)
+    return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+# An error about one entry's prompt or answer; any other (key, model, size, quota, a server that is
+# down or slow) would fail every entry the same way, so the batch stops there.
+_ENTRY_ERRORS = ("refused", "malformed", "empty")
+
+
+async def _render_all(
+    jobs: list[tuple[Path, int, Any, Path, BackendChoice]], limit: int, force: bool
+) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Render every job, ``limit`` at a time; (rows in order, failure messages, jobs not started)."""
+    from .expanders.openai_backend import LLMError
+    from .render import RenderError, render
+
+    gate = asyncio.Semaphore(limit)
+    stopped = False
+    failures: list[str] = []
+    skipped = 0
+
+    async def one(
+        file: Path, line: int, job: Any, folder: Path, choice: BackendChoice
+    ) -> dict[str, Any] | None:
+        nonlocal stopped, skipped
+        async with gate:
+            if stopped:
+                skipped += 1
+                return None
+            try:
+                made = await render(job, folder, choice, force=force, library=file)
+            except (RenderError, ExpandError) as exc:
+                if isinstance(exc, LLMError) and exc.kind not in _ENTRY_ERRORS:
+                    stopped = True
+                failures.append(f"{file}:{line}: {job.entry}: {exc}")
+                return None
         return {
             "path": str(file),
             "line": line,
@@ -514,16 +559,8 @@ def cmd_render(args: argparse.Namespace, out: list[str], err: list[str]) -> int:
             "revised_prompt": made.revised_prompts,
         }
 
-    rows = asyncio.run(_bounded([one(*job) for job in jobs], args.jobs))
-    for row in rows:
-        if args.format == "json":
-            out.append(json.dumps(row, ensure_ascii=False))
-        else:
-            note = " (already rendered)" if row["reused"] else ""
-            out.append(f"{row['path']}:{row['line']}: {row['entry']} -> {', '.join(row['images'])}{note}")
-    made_count = sum(not r["reused"] for r in rows)
-    err.append(f"{made_count} rendered, {len(rows) - made_count} already there")
-    return EXIT_OK
+    results = await _bounded([one(*job) for job in jobs], len(jobs) or 1)
+    return [row for row in results if row is not None], failures, skipped
 
 
 def _int_setting(value: Any, default: int) -> int:

@@ -23,6 +23,7 @@ from .render import GeneratedImage, Progress, RenderError, RenderJob
 
 MAX_DOWNLOAD = 64 * 1024 * 1024  # bytes: a generated image is a few MB at most
 
+ONE_PER_REQUEST = ("dall-e-3",)  # models whose API takes n=1 only
 SIZES = {
     "gpt-image-1": "1024x1024, 1536x1024, 1024x1536 or auto",
     "dall-e-3": "1024x1024, 1792x1024 or 1024x1792",
@@ -65,8 +66,14 @@ class ImageClient:
         if not self.config.is_openai:
             extra["seed"] = job.seed % 2**31
         report(f"asking {options.model} for {options.count} image{'s' if options.count > 1 else ''}…")
-        response = await self._call(api, body, extra, report)
-        data = getattr(response, "data", None)
+        if options.model in ONE_PER_REQUEST and options.count > 1:
+            # dall-e-3 takes n=1 only: as many requests as images, at once.
+            single = {**body, "n": 1}
+            calls = [self._call(api, single, extra, report) for _ in range(options.count)]
+            answers = await asyncio.gather(*calls)
+            data: Any = [item for answer in answers for item in (getattr(answer, "data", None) or [])]
+        else:
+            data = getattr(await self._call(api, body, extra, report), "data", None)
         if not isinstance(data, list) or not data:
             raise LLMError(
                 f"{self.config.base_url} returned no image for this prompt. Try again, or another model.",

@@ -325,3 +325,13 @@ def test_unknown_entry_and_bad_front_matter(images: OpenAICompatibleServer, libr
     code, _, err = cli("render", str(library), *render_args(images))
     assert code == 2 and "size must look like 1024x1024" in err
     assert images.requests == []
+
+
+def test_one_failed_request_of_a_dall_e_3_batch_writes_nothing(
+    images: OpenAICompatibleServer, library: Path
+) -> None:
+    images.faults.append(Fault.content_filter())  # one of the two requests (dall-e-3: one per image)
+    args = render_args(images, "--image-model", "dall-e-3", "--count", "2", "--entry", "fox")
+    code, out, err = cli("render", str(library), *args)
+    assert code == 1 and out == "" and "content policy" in err
+    assert not (library.parent / "renders").exists() or files_under(library.parent / "renders") == []

@@ -69,8 +69,14 @@ class ImageClient:
         if options.model in ONE_PER_REQUEST and options.count > 1:
             # dall-e-3 takes n=1 only: as many requests as images, at once.
             single = {**body, "n": 1}
-            calls = [self._call(api, single, extra, report) for _ in range(options.count)]
-            answers = await asyncio.gather(*calls)
+            calls = [
+                asyncio.ensure_future(self._call(api, single, extra, report)) for _ in range(options.count)
+            ]
+            try:
+                answers = await asyncio.gather(*calls)
+            finally:  # one failed or the render was cancelled: stop the others too
+                for call in calls:
+                    call.cancel()
             data: Any = [item for answer in answers for item in (getattr(answer, "data", None) or [])]
         else:
             data = getattr(await self._call(api, body, extra, report), "data", None)

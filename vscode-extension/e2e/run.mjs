@@ -260,44 +260,15 @@ function makeWorkspace(root) {
   if (!fs.existsSync(path.join(wsWild, 'time-of-day.txt'))) {
     fs.writeFileSync(path.join(wsWild, 'time-of-day.txt'), 'at dawn\nat golden hour\nat dusk\nat night\n');
   }
-  if (FLOWS.includes('apikey')) {
+  // The LLM files: front matter picks the openai backend and the fake server's chat model.
+  const llmLibrary = (name, extra, group, entry, prompt) =>
     fs.writeFileSync(
-      path.join(ws, LLM_FILE),
-      [
-        '---',
-        'title: Through an OpenAI-compatible server',
-        'target: dalle',
-        'backend: openai',
-        'model: test-model',
-        '---',
-        '# Harbor',
-        '',
-        `## ${LLM_PHRASE}`,
-        LLM_PHRASE,
-        '',
-      ].join('\n'),
+      path.join(ws, name),
+      ['---', 'target: dalle', 'backend: openai', 'model: test-model', ...extra, '---', `# ${group}`, '', `## ${entry}`, prompt, ''].join('\n'),
     );
-  }
+  if (FLOWS.includes('apikey')) llmLibrary(LLM_FILE, ['title: Through an OpenAI-compatible server'], 'Harbor', LLM_PHRASE, LLM_PHRASE);
   if (FLOWS.includes('render')) {
-    fs.writeFileSync(
-      path.join(ws, RENDER_FILE),
-      [
-        '---',
-        'title: Renders',
-        'target: dalle',
-        'backend: openai',
-        'model: test-model',
-        'image_model: dall-e-3',
-        `size: ${RENDER_SIZE}`,
-        'seed: 7',
-        '---',
-        '# Coast',
-        '',
-        `## ${RENDER_ENTRY}`,
-        RENDER_PROMPT,
-        '',
-      ].join('\n'),
-    );
+    llmLibrary(RENDER_FILE, ['title: Renders', 'image_model: dall-e-3', `size: ${RENDER_SIZE}`, 'seed: 7'], 'Coast', RENDER_ENTRY, RENDER_PROMPT);
   }
   return ws;
 }
@@ -823,6 +794,15 @@ async function flowPick(page, file) {
   };
 }
 
+/** Put the cursor at line:col (1-based) and open the hover with the keyboard (Ctrl+K Ctrl+I). */
+async function showHoverAt(page, line, col) {
+  await focusEditor(page);
+  await goto(page, line, col);
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+I');
+  await sleep(1200);
+}
+
 async function flowHover(page, file) {
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n');
@@ -833,12 +813,7 @@ async function flowHover(page, file) {
   let content = '';
   await waitFor(
     async () => {
-      await focusEditor(page);
-      await goto(page, li + 1, col);
-      // Keyboard hover: Ctrl+K Ctrl+I (editor.action.showHover).
-      await page.keyboard.press('Control+K');
-      await page.keyboard.press('Control+I');
-      await sleep(1200);
+      await showHoverAt(page, li + 1, col);
       if (!(await hover.count())) return false;
       content = (await hover.first().innerText()).trim();
       return content && !/^Loading/.test(content) && /time-of-day|dawn|dusk|wildcard/i.test(content);
@@ -1177,11 +1152,7 @@ async function flowRender(page, file, ctx) {
   let thumb = null;
   await waitFor(
     async () => {
-      await focusEditor(page);
-      await goto(page, li + 1, col);
-      await page.keyboard.press('Control+K');
-      await page.keyboard.press('Control+I');
-      await sleep(1200);
+      await showHoverAt(page, li + 1, col);
       const img = hover.locator('img').first();
       if (!(await img.count())) return false;
       thumb = await img.evaluate((el) => ({ src: el.getAttribute('src'), width: el.naturalWidth, complete: el.complete, shown: el.width }));

@@ -142,6 +142,16 @@ async def test_hover_shows_the_latest_render(
     assert "gpt-image-1 · 1024x1024" in text
 
 
+async def test_a_client_that_cannot_show_documents_is_told_where_the_image_is(
+    client: LanguageClient, images: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    editor, uri = await open_library(client, tmp_path, options(images), spec="emacs")  # no showDocument
+    result = await run(client, uri, entry_range(editor, uri, "a fox in the snow"), {})
+    assert result["rendered"] and editor.shown == []
+    (png,) = result["images"]
+    assert any(m.message == f"Prompt Canvas: Render: fox -> {png}" for m in client.messages)
+
+
 async def test_front_matter_and_options_pick_the_image_model_and_size(
     client: LanguageClient, images: OpenAICompatibleServer, tmp_path: Path
 ) -> None:

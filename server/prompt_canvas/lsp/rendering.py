@@ -108,7 +108,8 @@ async def render_command(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[
             f"Render: {entry.display_name} -> {', '.join(str(p) for p in made.images)}",
             types.MessageType.Info,
         )
-    _show(ls, shown)
+    if not _show(ls, shown) and not made.reused:
+        ls.message(f"Render: {entry.display_name} -> {shown}")  # the client cannot open it: say where it is
     return {
         "rendered": not made.reused,
         "reused": made.reused,
@@ -119,15 +120,17 @@ async def render_command(ls: PromptCanvasServer, args: tuple[Any, ...]) -> dict[
     }
 
 
-def _show(ls: PromptCanvasServer, image: Path) -> None:
+def _show(ls: PromptCanvasServer, image: Path) -> bool:
+    """Ask the client to open the image; False if it cannot show documents."""
     window = ls.client_capabilities.window
     if window is None or window.show_document is None or not window.show_document.support:
-        return
+        return False
     ls.spawn(
         ls.window_show_document_async(
             types.ShowDocumentParams(uri=from_fs_path(str(image)) or "", external=True, take_focus=False)
         )
     )
+    return True
 
 
 def register(server: PromptCanvasServer) -> None:

@@ -18,15 +18,16 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 from . import __version__
 from .backends import BackendChoice, choose_backend
 from .cache import ResultCache
 from .checks import CheckContext, check_document, document_target
+from .concurrency import bounded_gather
 from .diagnostics import Diagnostic, Severity
 from .document import Document, parse_document
 from .engine import Engine
@@ -39,7 +40,6 @@ from .variations import MAX_VARIATIONS, VaryError
 from .wildcards import WildcardLibrary, folders_for
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -279,23 +279,6 @@ def _choice(args: argparse.Namespace, front_matter: dict[str, Any] | None = None
     return choose_backend(settings_from_env(), None, front_matter, overrides)
 
 
-async def _bounded(jobs: list[Awaitable[T]], limit: int) -> list[T]:
-    """Run ``jobs`` with at most ``limit`` in flight; results in order; the first error cancels the rest."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(job: Awaitable[T]) -> T:
-        async with gate:
-            return await job
-
-    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
-    try:
-        return await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list[str]) -> int:
     phrases: list[str] = list(args.phrases) if args.phrases else _read_stdin_lines(stdin)
     if not phrases:
@@ -317,7 +300,7 @@ def cmd_expand(args: argparse.Namespace, stdin: TextIO, out: list[str], err: lis
 
     async def run() -> list[Expansion | None]:
         try:
-            return await _bounded([one(p) for p in phrases], args.jobs)
+            return await bounded_gather([one(p) for p in phrases], args.jobs)
         finally:
             await engine.aclose()
 
@@ -388,7 +371,7 @@ def cmd_vary(args: argparse.Namespace, stdin: TextIO, out: list[str], err: list[
 
     async def run() -> list[dict[str, Any]]:
         try:
-            return await _bounded([one(job) for job in jobs], args.jobs)
+            return await bounded_gather([one(job) for job in jobs], args.jobs)
         finally:
             await engine.aclose()
 
@@ -528,7 +511,6 @@ async def _render_all(
     from .expanders.openai_backend import LLMError
     from .render import RenderError, render
 
-    gate = asyncio.Semaphore(limit)
     stopped = False
     failures: list[str] = []
     skipped = 0
@@ -537,17 +519,16 @@ async def _render_all(
         file: Path, line: int, job: Any, folder: Path, choice: BackendChoice
     ) -> dict[str, Any] | None:
         nonlocal stopped, skipped
-        async with gate:
-            if stopped:
-                skipped += 1
-                return None
-            try:
-                made = await render(job, folder, choice, force=force, library=file)
-            except (RenderError, ExpandError) as exc:
-                if isinstance(exc, LLMError) and exc.kind not in _ENTRY_ERRORS:
-                    stopped = True
-                failures.append(f"{file}:{line}: {job.entry}: {exc}")
-                return None
+        if stopped:  # bounded_gather starts a job only when a slot is free
+            skipped += 1
+            return None
+        try:
+            made = await render(job, folder, choice, force=force, library=file)
+        except (RenderError, ExpandError) as exc:
+            if isinstance(exc, LLMError) and exc.kind not in _ENTRY_ERRORS:
+                stopped = True
+            failures.append(f"{file}:{line}: {job.entry}: {exc}")
+            return None
         return {
             "path": str(file),
             "line": line,
@@ -559,7 +540,7 @@ async def _render_all(
             "revised_prompt": made.revised_prompts,
         }
 
-    results = await _bounded([one(*job) for job in jobs], len(jobs) or 1)
+    results = await bounded_gather([one(*job) for job in jobs], limit)
     return [row for row in results if row is not None], failures, skipped
 
 

@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import replace
 from typing import Any
 
+from .concurrency import bounded_gather
 from .expanders.openai_backend import LLMConfig, LLMError, OpenAIExpander
 from .render import GeneratedImage, Progress, RenderError, RenderJob
 
@@ -69,14 +70,8 @@ class ImageClient:
         if options.model in ONE_PER_REQUEST and options.count > 1:
             # dall-e-3 takes n=1 only: as many requests as images, at once.
             single = {**body, "n": 1}
-            calls = [
-                asyncio.ensure_future(self._call(api, single, extra, report)) for _ in range(options.count)
-            ]
-            try:
-                answers = await asyncio.gather(*calls)
-            finally:  # one failed or the render was cancelled: stop the others too
-                for call in calls:
-                    call.cancel()
+            calls = [self._call(api, single, extra, report) for _ in range(options.count)]
+            answers = await bounded_gather(calls, len(calls))  # one fails: the others stop too
             data: Any = [item for answer in answers for item in (getattr(answer, "data", None) or [])]
         else:
             data = getattr(await self._call(api, body, extra, report), "data", None)

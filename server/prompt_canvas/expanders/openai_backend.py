@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
+from ..concurrency import bounded_gather
 from ..targets import TARGETS, resolve_target
 from .base import ExpandError, ExpandRequest, Expansion
 from .llm_output import (
@@ -559,16 +560,13 @@ class OpenAIExpander:
                 break
             report(f"{len(found)} of {n} variations; asking for {want} more")
             offset = len(found) + _round * n
-            results = await asyncio.gather(
-                *(
-                    self._call(
-                        one_variation_messages(body, resolved.name, offset + i),
-                        report,
-                        seed=seed + offset + i,
-                    )
-                    for i in range(want)
+            calls = [
+                self._call(
+                    one_variation_messages(body, resolved.name, offset + i), report, seed=seed + offset + i
                 )
-            )
+                for i in range(want)
+            ]
+            results = await bounded_gather(calls, want)
             add([self._text_of(r[0])[0] for r in results if r])
         if not found:
             raise LLMError(

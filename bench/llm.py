@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ from prompt_canvas.cache import ResultCache  # noqa: E402
 from prompt_canvas.engine import Engine  # noqa: E402
 from prompt_canvas.expanders.base import ExpandRequest  # noqa: E402
 from prompt_canvas.expanders.openai_backend import LLMConfig  # noqa: E402
+from report import print_report  # noqa: E402
 
 PHRASES = [
     "beach sunset",
@@ -221,8 +221,6 @@ def main() -> int:
             batch(server, inflight, args.batch, int(j), args.latency) for j in args.jobs.split(",")
         ]
 
-    print(f"LLM backend against a local OpenAI-compatible server, {args.latency * 1000:.0f} ms latency")
-    print(f"{'measure':<44}{'value':>12}  goal")
     rows = [
         ("one expansion, ms", f"{figures['expand_one_ms']:.0f}", ""),
         *(
@@ -253,9 +251,11 @@ def main() -> int:
             for b in figures["batch"]
         ),
     ]
-    for name, value, goal in rows:
-        print(f"{name:<44}{value:>12}  {goal}")
-    print(json.dumps(figures, indent=2))
+    print_report(
+        f"LLM backend against a local OpenAI-compatible server, {args.latency * 1000:.0f} ms latency",
+        rows,
+        figures,
+    )
     return 0
 
 

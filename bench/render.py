@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from prompt_canvas.render import (  # noqa: E402
     plan_render,
     write_render,
 )
+from report import print_report  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
 SUBJECTS = ["lighthouse", "fox", "harbor", "canyon", "koi pond", "cabin", "market", "glacier"]
@@ -127,8 +127,6 @@ def main() -> int:
     with OpenAICompatibleServer(latency=args.latency) as server:
         figures["batch"] = [batch(server, args.entries, int(j), args.latency) for j in args.jobs.split(",")]
 
-    print(f"Render: core (no network); batches vs a local images server, {args.latency * 1000:.0f} ms")
-    print(f"{'measure':<48}{'value':>12}  goal")
     rows = [
         ("plan_render per entry, ms", f"{figures['plan_render_per_entry_ms']:.3f}", ""),
         ("reuse check (existing_render), ms p50", f"{figures['existing_render_hit_ms']['p50']:.3f}", "<= 5"),
@@ -150,9 +148,11 @@ def main() -> int:
             for b in figures["batch"]
         ),
     ]
-    for name, value, goal in rows:
-        print(f"{name:<48}{value:>12}  {goal}")
-    print(json.dumps(figures, indent=2))
+    print_report(
+        f"Render: core (no network); batches vs a local images server, {args.latency * 1000:.0f} ms",
+        rows,
+        figures,
+    )
     return 0
 
 
